@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs (unit/integration tests and the real-kernel e2e bed).
+# Idempotent: packages already installed are skipped, so a warm run takes well under a second.
+# Runs as root on Debian 12 (CI=true included); as non-root it only reports what is missing.
+#
+# The kernel headers are those of the *current* Debian kernel ABI (what linux-image-amd64 depends on),
+# resolved at run time: the e2e bed builds its test livepatch modules against exactly the kernel it boots.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# Fixed tools. qemu/busybox/cpio/kmod build and boot the guest; openssl signs the test modules;
+# zstd/xz make the compressed module variants; jq parses lpctl -o json (host and guest); dbus serves the
+# D-Bus integration tests; gcc/make/libc6-dev build the kernel modules.
+packages=(
+  qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus
+  gcc make libc6-dev
+)
+
+installed() { # installed PKG: true when dpkg has PKG fully installed
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+# The ABI package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64 -> 6.1.0-56-amd64.
+resolve_kernel_release() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '/Depends: linux-image-[0-9]/ { sub("linux-image-", "", $2); print $2; exit }'
+}
+
+updated=0
+apt_update_once() {
+  if [ "$updated" = 0 ]; then
+    echo "setup: apt-get update"
+    apt-get update -qq
+    updated=1
+  fi
+}
+
+kv=${LIVEPATCHAGENT_KERNEL_RELEASE:-$(resolve_kernel_release)}
+if [ -z "$kv" ]; then
+  # A fresh machine may have empty package lists; only then is an update worth its time.
+  [ "$(id -u)" = 0 ] && apt_update_once
+  kv=$(resolve_kernel_release)
+fi
+[ -n "$kv" ] || { echo "setup: cannot resolve the Debian kernel ABI from linux-image-amd64" >&2; exit 1; }
+packages+=("linux-headers-$kv")
+
+missing=()
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present (kernel headers for $kv)"
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: missing packages (run as root to install): ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  # Stale lists (e.g. a security upload replaced a version) fail the install; refresh once and retry.
+  apt_update_once
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: done (kernel headers for $kv)"

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using LivePatchAgent.Client;
+using LivePatchAgent.Cli.Output;
+
+namespace LivePatchAgent.Cli.Commands;
+
+/// <summary>
+/// A command that talks to livepatchd. Subclasses declare their arguments and do one thing in
+/// <see cref="ExecuteAsync"/>; this base connects, and maps every failure to a stderr message and an exit code.
+/// Errors are handled here, inside the action, because System.CommandLine would otherwise catch them itself and
+/// print a stack trace with exit code 1.
+/// </summary>
+internal abstract class AgentCommand
+{
+    /// <summary>Builds the System.CommandLine command with its action bound to this instance.</summary>
+    public Command Create(GlobalOptions globals, LpctlConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(globals);
+        ArgumentNullException.ThrowIfNull(console);
+        var command = CreateCommand();
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, globals, console, cancellationToken));
+        return command;
+    }
+
+    /// <summary>The command with its name, description, arguments and options (no action).</summary>
+    protected abstract Command CreateCommand();
+
+    /// <summary>Does the work and returns the exit code; failures of the daemon call are thrown, not returned.</summary>
+    protected abstract Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
+        CancellationToken cancellationToken);
+
+    private async Task<int> RunAsync(ParseResult parseResult, GlobalOptions globals, LpctlConsole console,
+        CancellationToken cancellationToken)
+    {
+        var socketPath = parseResult.GetRequiredValue(globals.Socket);
+        // The validator has accepted the value already.
+        _ = OutputFormats.TryParse(parseResult.GetValue(globals.Output), out var format);
+        try
+        {
+            using var client = new AgentClient(socketPath);
+            var invocation = new CommandInvocation(client, format, console);
+            return await ExecuteAsync(invocation, parseResult, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentCallException ex)
+        {
+            var (message, hint) = ErrorReport.Describe(ex, format);
+            ErrorReport.Write(console.Error, message, hint);
+            return ExitCodes.For(ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted;
+        }
+        catch (OutputClosedException)
+        {
+            // The reader of stdout went away (`lpctl watch | head -1`): nobody is left to tell.
+            return ExitCodes.Ok;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The boundary for what lpctl did not foresee: one line, reason "internal", never a stack trace dump.
+            ErrorReport.Write(console.Error, $"internal error: {ex.GetType().Name}: {ex.Message}",
+                "this is a bug in lpctl; please report it with the command line you ran");
+            return ExitCodes.Failed;
+        }
+    }
+}
+
+/// <summary>What one run of a command works with: the connected client, the output format and the console.</summary>
+internal sealed class CommandInvocation(AgentClient client, OutputFormat format, LpctlConsole console)
+{
+    public AgentClient Client { get; } = client;
+
+    public OutputFormat Format { get; } = format;
+
+    public TimeZoneInfo TimeZone => console.TimeZone;
+
+    /// <summary>Writes data to stdout and flushes it, so a reader sees each piece as soon as it is complete.</summary>
+    public void Write(string text)
+    {
+        try
+        {
+            console.Out.Write(text);
+            console.Out.Flush();
+        }
+        catch (IOException ex)
+        {
+            throw new OutputClosedException(ex);
+        }
+    }
+
+    /// <summary>A message for the user on stderr (never stdout, which carries data only).</summary>
+    public void ReportError(string message, string? hint = null) => ErrorReport.Write(console.Error, message, hint);
+}
+
+/// <summary>Writing to stdout failed: the reading end of the pipe is closed.</summary>
+internal sealed class OutputClosedException(IOException inner) : Exception("stdout is closed", inner);

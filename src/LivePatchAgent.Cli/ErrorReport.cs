@@ -1,0 +1,63 @@
+using LivePatchAgent.Client;
+using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Core.Errors;
+
+namespace LivePatchAgent.Cli;
+
+/// <summary>How lpctl tells the user what went wrong: "lpctl: message" on stderr, then a hint line where one helps.</summary>
+internal static class ErrorReport
+{
+    public const string UnreachableHint =
+        "is livepatchd running? check `systemctl status livepatchd`; if it listens elsewhere, pass --socket PATH "
+        + "or set " + GlobalOptions.SocketEnvironmentVariable;
+
+    public const string PermissionHint = "run lpctl as root or as a member of livepatchd's admin group";
+
+    public static void Write(TextWriter error, string message, string? hint = null)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        error.Write("lpctl: " + message + "\n");
+        if (hint is not null)
+        {
+            error.Write("hint: " + hint + "\n");
+        }
+
+        error.Flush();
+    }
+
+    /// <summary>
+    /// The message and hint for a failed daemon call. With <c>-o json</c> the reason code is appended, so scripts
+    /// can match on it without parsing prose: <c>patch "x" is not loaded (patch-not-found)</c>.
+    /// </summary>
+    public static (string Message, string? Hint) Describe(AgentCallException error, OutputFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var message = error.Message;
+        if (format == OutputFormat.Json)
+        {
+            message += $" ({error.Reason})";
+        }
+
+        return (message, HintFor(error));
+    }
+
+    private static string? HintFor(AgentCallException error)
+    {
+        if (error.IsDaemonUnreachable)
+        {
+            return UnreachableHint;
+        }
+
+        if (error.IsPermissionDenied)
+        {
+            return PermissionHint;
+        }
+
+        return error.KnownReason switch
+        {
+            null => $"this lpctl does not know the reason \"{error.Reason}\"; it may be older than livepatchd",
+            var known when known == ErrorReason.Unknown => null,
+            var known => known.Remedy,
+        };
+    }
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Google.Protobuf.WellKnownTypes;
+using LivePatchAgent.Protocol.V1;
+
+namespace LivePatchAgent.Cli.Output;
+
+/// <summary>Constants of the JSON output contract.</summary>
+internal static class JsonDocuments
+{
+    /// <summary>Bumped only when a field changes meaning or disappears; added fields keep the version.</summary>
+    public const int SchemaVersion = 1;
+}
+
+/// <summary>Maps protocol messages to the JSON documents and writes them.</summary>
+internal static class JsonOutput
+{
+    // Relaxed escaping keeps kernel text such as `"out-of-tree"` and `<name>` readable; the output is never
+    // embedded in HTML.
+    private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Compact = new() { Indented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static StatusDocument ToDocument(AgentStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        return new StatusDocument(
+            DaemonVersion: ProtocolNames.NullIfEmpty(status.DaemonVersion),
+            State: ProtocolNames.Of(status.State),
+            StartedAt: ToDateTime(status.StartedAt),
+            UptimeSeconds: ToSeconds(status.Uptime),
+            Kernel: status.Kernel is { } kernel ? ToDocument(kernel) : null,
+            PatchCount: status.PatchCount,
+            EnabledPatchCount: status.EnabledPatchCount,
+            Transition: status.Transition is { } transition
+                ? new TransitionDocument(
+                    ProtocolNames.NullIfEmpty(transition.Patch),
+                    transition.Patching,
+                    ToDateTime(transition.StartedAt),
+                    ToSeconds(transition.Elapsed))
+                : null,
+            SnapshotTime: ToDateTime(status.SnapshotTime),
+            Problems: [.. status.Problems.Select(p => new ProblemDocument(p.Path, p.Message))]);
+    }
+
+    public static KernelDocument ToDocument(KernelFacts kernel)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        return new KernelDocument(
+            Release: ProtocolNames.NullIfEmpty(kernel.Release),
+            Version: ProtocolNames.NullIfEmpty(kernel.Version),
+            BootId: ProtocolNames.NullIfEmpty(kernel.BootId),
+            TaintMask: kernel.HasTaintMask ? kernel.TaintMask : null,
+            // "" is a fact (untainted) when the mask is known; without the mask the letters are unknown.
+            TaintFlags: kernel.HasTaintMask ? kernel.TaintFlags : null,
+            TaintDescriptions: [.. kernel.TaintDescriptions],
+            Lockdown: ProtocolNames.NullIfEmpty(kernel.Lockdown),
+            SigEnforce: kernel.HasSigEnforce ? kernel.SigEnforce : null,
+            ModulesDisabled: kernel.HasModulesDisabled ? kernel.ModulesDisabled : null,
+            FtraceEnabled: kernel.HasFtraceEnabled ? kernel.FtraceEnabled : null,
+            LivepatchSupported: kernel.LivepatchSupported,
+            BuildId: ProtocolNames.NullIfEmpty(kernel.BuildId));
+    }
+
+    public static PatchListDocument ToDocument(ListPatchesResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new PatchListDocument([.. response.Patches.Select(ToDocument)]);
+    }
+
+    public static PatchDocument ToDocument(Patch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return new PatchDocument(
+            Name: patch.Name,
+            State: ProtocolNames.Of(patch.State),
+            Enabled: patch.Enabled,
+            Transition: patch.Transition,
+            Replace: patch.HasReplace ? patch.Replace : null,
+            StackOrder: patch.HasStackOrder ? patch.StackOrder : null,
+            Objects:
+            [
+                .. patch.Objects.Select(o => new PatchObjectDocument(
+                    o.Name,
+                    o.HasPatched ? o.Patched : null,
+                    [.. o.Functions.Select(f => new PatchFunctionDocument(f.Name, f.Sympos))])),
+            ],
+            Module: patch.Module is { } module
+                ? new ModuleDocument(
+                    module.HasRefcnt ? module.Refcnt : null,
+                    ProtocolNames.NullIfEmpty(module.Taint),
+                    ProtocolNames.NullIfEmpty(module.Srcversion),
+                    ProtocolNames.NullIfEmpty(module.Initstate))
+                : null);
+    }
+
+    public static EventDocument ToDocument(Event e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return new EventDocument(
+            Sequence: e.Sequence,
+            Time: ToDateTime(e.Time),
+            Kind: ProtocolNames.Of(e.Kind),
+            Patch: ProtocolNames.NullIfEmpty(e.Patch),
+            Message: e.Message,
+            FromState: ProtocolNames.OfOptional(e.FromState),
+            ToState: ProtocolNames.OfOptional(e.ToState),
+            Dropped: e.Dropped,
+            KernelRelease: ProtocolNames.NullIfEmpty(e.KernelRelease));
+    }
+
+    /// <summary>Serialises one document, indented, followed by a newline.</summary>
+    public static string Document<T>(T document, JsonTypeInfo<T> typeInfo) => Serialize(document, typeInfo, Indented);
+
+    /// <summary>Serialises one document on a single line (JSON Lines), followed by a newline.</summary>
+    public static string Line<T>(T document, JsonTypeInfo<T> typeInfo) => Serialize(document, typeInfo, Compact);
+
+    private static string Serialize<T>(T document, JsonTypeInfo<T> typeInfo, JsonWriterOptions options)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, options))
+        {
+            JsonSerializer.Serialize(writer, document, typeInfo);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
+    }
+
+    private static DateTime? ToDateTime(Timestamp? timestamp) => timestamp?.ToDateTime();
+
+    // Millisecond precision: more digits are noise for a duration measured by a polling daemon.
+    private static double? ToSeconds(Duration? duration) =>
+        duration is null ? null : Math.Round(duration.ToTimeSpan().TotalSeconds, 3);
+}

@@ -1,0 +1,42 @@
+using LivePatchAgent.Core.Kernel;
+
+namespace LivePatchAgent.Core.Events;
+
+/// <summary>One observed change of state. <see cref="Sequence"/> is assigned when the event is published.</summary>
+public sealed record AgentEvent
+{
+    public long Sequence { get; init; }
+
+    public required DateTimeOffset Time { get; init; }
+
+    public required AgentEventKind Kind { get; init; }
+
+    public string? Patch { get; init; }
+
+    public required string Message { get; init; }
+
+    public PatchState? FromState { get; init; }
+
+    public PatchState? ToState { get; init; }
+
+    /// <summary>For <see cref="AgentEventKind.Lagged"/>: events this subscriber missed.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>For <see cref="AgentEventKind.KernelChanged"/>: the new release.</summary>
+    public string? KernelRelease { get; init; }
+}
+
+/// <summary>The kinds of event; the gRPC contract mirrors them one to one.</summary>
+public enum AgentEventKind
+{
+    Lagged,
+    KernelChanged,
+    PatchAppeared,
+    TransitionStarted,
+    TransitionCompleted,
+    TransitionReversed,
+    PatchDisabled,
+    PatchRemoved,
+    TaintChanged,
+    SupportChanged,
+}

@@ -1,0 +1,28 @@
+using System.Collections.Immutable;
+
+namespace LivePatchAgent.Core.Kernel;
+
+/// <summary>
+/// An immutable picture of the kernel's live patch state at one moment. Every reader of state (gRPC, D-Bus,
+/// the supervisor) works from one of these; nobody re-reads sysfs on a request path.
+/// </summary>
+public sealed record KernelSnapshot
+{
+    public required DateTimeOffset TakenAt { get; init; }
+
+    public required KernelFacts Kernel { get; init; }
+
+    /// <summary>Registered patches, in stacking order (stack_order when known, else by name).</summary>
+    public ImmutableArray<LivePatch> Patches { get; init; } = [];
+
+    /// <summary>Values that could not be read or parsed, each with its path.</summary>
+    public ImmutableArray<ReadProblem> Problems { get; init; } = [];
+
+    /// <summary>The patch in transition; the kernel allows at most one.</summary>
+    public LivePatch? TransitioningPatch => Patches.FirstOrDefault(p => p.Transition);
+
+    public LivePatch? FindPatch(string name) => Patches.FirstOrDefault(p => p.Name == name);
+}
+
+/// <summary>A value that could not be read or parsed.</summary>
+public sealed record ReadProblem(string Path, string Message);

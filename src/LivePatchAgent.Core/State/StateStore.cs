@@ -1,0 +1,90 @@
+using LivePatchAgent.Core.Kernel;
+
+namespace LivePatchAgent.Core.State;
+
+/// <summary>
+/// The one source of truth: the latest <see cref="AgentView"/>. The kernel watcher writes it; gRPC, D-Bus and
+/// the supervisor read it. Writers are serialised; readers never block.
+/// </summary>
+public sealed class StateStore
+{
+    private readonly Lock _writeLock = new();
+    private readonly HashSet<string> _degradedReasons = new(StringComparer.Ordinal);
+    private AgentView? _current;
+
+    /// <summary>Raised after every update, on the updating thread, with the new view.</summary>
+    public event Action<AgentView>? Changed;
+
+    /// <summary>The latest view; throws until the first snapshot is in (the daemon takes it before serving).</summary>
+    public AgentView Current => Volatile.Read(ref _current)
+        ?? throw new InvalidOperationException("no kernel snapshot has been taken yet");
+
+    public bool HasSnapshot => Volatile.Read(ref _current) is not null;
+
+    /// <summary>Replaces the snapshot and recomputes the derived state.</summary>
+    public AgentView Update(KernelSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        AgentView view;
+        lock (_writeLock)
+        {
+            var previous = _current;
+            var transition = DeriveTransition(previous?.Transition, snapshot);
+            view = new AgentView
+            {
+                Snapshot = snapshot,
+                Transition = transition,
+                State = DeriveState(snapshot, transition),
+                DegradedReasons = [.. _degradedReasons.Order(StringComparer.Ordinal)],
+            };
+            Volatile.Write(ref _current, view);
+        }
+
+        Changed?.Invoke(view);
+        return view;
+    }
+
+    /// <summary>Marks or clears a reason for the degraded state, e.g. a lost D-Bus connection.</summary>
+    public void SetDegraded(string reason, bool degraded)
+    {
+        lock (_writeLock)
+        {
+            var changed = degraded ? _degradedReasons.Add(reason) : _degradedReasons.Remove(reason);
+            if (!changed || _current is null)
+            {
+                return;
+            }
+        }
+
+        Update(Current.Snapshot);
+    }
+
+    private static TransitionView? DeriveTransition(TransitionView? previous, KernelSnapshot snapshot)
+    {
+        if (snapshot.TransitioningPatch is not { } patch)
+        {
+            return null;
+        }
+
+        // The same patch in the same direction is the same transition: keep when it was first seen. A reversal
+        // starts a new one, since the tasks now converge on the other state.
+        return previous is { } p && p.Patch == patch.Name && p.Patching == patch.Enabled
+            ? p
+            : new TransitionView(patch.Name, patch.Enabled, snapshot.TakenAt);
+    }
+
+    private AgentState DeriveState(KernelSnapshot snapshot, TransitionView? transition)
+    {
+        if (!snapshot.Kernel.LivepatchSupported)
+        {
+            return AgentState.Unsupported;
+        }
+
+        if (transition is not null)
+        {
+            return AgentState.Transitioning;
+        }
+
+        return _degradedReasons.Count > 0 ? AgentState.Degraded : AgentState.Idle;
+    }
+}

@@ -1,0 +1,170 @@
+using Google.Protobuf.WellKnownTypes;
+using LivePatchAgent.Core.Events;
+using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.State;
+using V1 = LivePatchAgent.Protocol.V1;
+
+namespace LivePatchAgent.Daemon.Api;
+
+/// <summary>Maps the domain model onto the livepatch.v1 messages.</summary>
+internal static class ProtoMapper
+{
+    public static V1.AgentStatus ToStatus(AgentView view, DaemonInfo daemon, DateTimeOffset now)
+    {
+        var status = new V1.AgentStatus
+        {
+            DaemonVersion = daemon.Version,
+            StartedAt = Timestamp.FromDateTimeOffset(daemon.StartedAt),
+            Uptime = Duration.FromTimeSpan(now - daemon.StartedAt),
+            Kernel = ToKernel(view.Snapshot.Kernel),
+            State = ToState(view.State),
+            PatchCount = (uint)view.PatchCount,
+            EnabledPatchCount = (uint)view.EnabledPatchCount,
+            SnapshotTime = Timestamp.FromDateTimeOffset(view.Snapshot.TakenAt),
+        };
+        if (view.Transition is { } t)
+        {
+            status.Transition = new V1.Transition
+            {
+                Patch = t.Patch,
+                Patching = t.Patching,
+                StartedAt = Timestamp.FromDateTimeOffset(t.StartedAt),
+                Elapsed = Duration.FromTimeSpan(t.ElapsedAt(now)),
+            };
+        }
+
+        status.Problems.AddRange(view.Snapshot.Problems.Select(p => new V1.Problem { Path = p.Path, Message = p.Message }));
+        status.Problems.AddRange(view.DegradedReasons.Select(r => new V1.Problem { Path = string.Empty, Message = r }));
+        return status;
+    }
+
+    public static V1.KernelFacts ToKernel(KernelFacts facts)
+    {
+        var kernel = new V1.KernelFacts
+        {
+            Release = facts.Release ?? string.Empty,
+            Version = facts.Version ?? string.Empty,
+            BootId = facts.BootId ?? string.Empty,
+            TaintFlags = facts.Taint?.Letters ?? string.Empty,
+            Lockdown = facts.Lockdown ?? string.Empty,
+            LivepatchSupported = facts.LivepatchSupported,
+            BuildId = facts.BuildId ?? string.Empty,
+        };
+        if (facts.Taint is { } taint)
+        {
+            kernel.TaintMask = taint.Value;
+            kernel.TaintDescriptions.AddRange(taint.Descriptions);
+        }
+
+        if (facts.SigEnforce is { } sig)
+        {
+            kernel.SigEnforce = sig;
+        }
+
+        if (facts.ModulesDisabled is { } disabled)
+        {
+            kernel.ModulesDisabled = disabled;
+        }
+
+        if (facts.FtraceEnabled is { } ftrace)
+        {
+            kernel.FtraceEnabled = ftrace;
+        }
+
+        return kernel;
+    }
+
+    public static V1.Patch ToPatch(LivePatch patch, AgentView view)
+    {
+        var message = new V1.Patch
+        {
+            Name = patch.Name,
+            State = ToState(view.StateOf(patch)),
+            Enabled = patch.Enabled,
+            Transition = patch.Transition,
+        };
+        if (patch.Replace is { } replace)
+        {
+            message.Replace = replace;
+        }
+
+        if (patch.StackOrder is { } order and >= 0)
+        {
+            message.StackOrder = (uint)order;
+        }
+
+        foreach (var obj in patch.Objects)
+        {
+            var o = new V1.PatchObject { Name = obj.Name };
+            if (obj.Patched is { } patched)
+            {
+                o.Patched = patched;
+            }
+
+            o.Functions.AddRange(obj.Functions.Select(f => new V1.PatchFunction { Name = f.Name, Sympos = (uint)f.Sympos }));
+            message.Objects.Add(o);
+        }
+
+        if (patch.Module is { } module)
+        {
+            message.Module = new V1.ModuleFacts
+            {
+                Taint = module.Taint ?? string.Empty,
+                Srcversion = module.SrcVersion ?? string.Empty,
+                Initstate = module.InitState ?? string.Empty,
+            };
+            if (module.RefCount is { } refcnt)
+            {
+                message.Module.Refcnt = refcnt;
+            }
+        }
+
+        return message;
+    }
+
+    public static V1.Event ToEvent(AgentEvent e) => new()
+    {
+        Sequence = (ulong)Math.Max(e.Sequence, 0),
+        Time = Timestamp.FromDateTimeOffset(e.Time),
+        Kind = e.Kind switch
+        {
+            AgentEventKind.Lagged => V1.EventKind.Lagged,
+            AgentEventKind.KernelChanged => V1.EventKind.KernelChanged,
+            AgentEventKind.PatchAppeared => V1.EventKind.PatchAppeared,
+            AgentEventKind.TransitionStarted => V1.EventKind.TransitionStarted,
+            AgentEventKind.TransitionCompleted => V1.EventKind.TransitionCompleted,
+            AgentEventKind.TransitionReversed => V1.EventKind.TransitionReversed,
+            AgentEventKind.PatchDisabled => V1.EventKind.PatchDisabled,
+            AgentEventKind.PatchRemoved => V1.EventKind.PatchRemoved,
+            AgentEventKind.TaintChanged => V1.EventKind.TaintChanged,
+            AgentEventKind.SupportChanged => V1.EventKind.SupportChanged,
+            _ => V1.EventKind.Unspecified,
+        },
+        Patch = e.Patch ?? string.Empty,
+        Message = e.Message,
+        FromState = e.FromState is { } from ? ToState(from) : V1.PatchState.Unspecified,
+        ToState = e.ToState is { } to ? ToState(to) : V1.PatchState.Unspecified,
+        Dropped = (ulong)Math.Max(e.Dropped, 0),
+        KernelRelease = e.KernelRelease ?? string.Empty,
+    };
+
+    public static V1.AgentState ToState(AgentState state) => state switch
+    {
+        AgentState.Idle => V1.AgentState.Idle,
+        AgentState.Transitioning => V1.AgentState.Transitioning,
+        AgentState.Stalled => V1.AgentState.Stalled,
+        AgentState.Unsupported => V1.AgentState.Unsupported,
+        AgentState.Degraded => V1.AgentState.Degraded,
+        _ => V1.AgentState.Unspecified,
+    };
+
+    public static V1.PatchState ToState(PatchState state) => state switch
+    {
+        PatchState.Enabled => V1.PatchState.Enabled,
+        PatchState.Enabling => V1.PatchState.Enabling,
+        PatchState.Disabling => V1.PatchState.Disabling,
+        PatchState.Disabled => V1.PatchState.Disabled,
+        PatchState.Stalled => V1.PatchState.Stalled,
+        _ => V1.PatchState.Unspecified,
+    };
+}

@@ -1,0 +1,134 @@
+using System.Reflection;
+using Grpc.Health.V1;
+using Grpc.Reflection;
+using Grpc.Reflection.V1Alpha;
+using LivePatchAgent.Core.State;
+using LivePatchAgent.Daemon.Api;
+using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.Events;
+using LivePatchAgent.Daemon.Hosting;
+using LivePatchAgent.Daemon.Watching;
+using LivePatchAgent.Linux;
+using LivePatchAgent.Linux.Sysfs;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging.Console;
+
+namespace LivePatchAgent.Daemon;
+
+/// <summary>The composition root: one extension call per feature.</summary>
+internal static class DaemonHost
+{
+    public static string Version { get; } =
+        typeof(DaemonHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    /// <summary>Builds the daemon on a configuration that <see cref="DaemonConfiguration.Validate"/> accepted.</summary>
+    public static WebApplication Build(IConfiguration configuration, Action<IServiceCollection>? overrides = null)
+    {
+        // The content root is fixed to the binary's directory: systemd starts services in "/", and nothing is
+        // read relative to the content root anyway.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+
+        builder.Services
+            .AddDaemonLogging(builder.Logging)
+            .AddDaemonOptions()
+            .AddKernelWatching()
+            .AddAgentApi();
+        builder.Host.UseSystemd();
+
+        var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(api.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.AddServerHeader = false;
+        });
+
+        overrides?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapAgentApi();
+        return app;
+    }
+
+    private static IServiceCollection AddDaemonLogging(this IServiceCollection services, ILoggingBuilder logging)
+    {
+        // stdout carries data (config show); logs go to stderr, which systemd sends to the journal.
+        logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Grpc", LogLevel.Warning);
+        return services;
+    }
+
+    private static IServiceCollection AddDaemonOptions(this IServiceCollection services)
+    {
+        services.AddOptions<PathsOptions>().BindConfiguration(PathsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddOptions<WatchOptions>().BindConfiguration(WatchOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddOptions<DBusOptions>().BindConfiguration(DBusOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PathsOptions>, PathsOptionsValidator>();
+        services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddSingleton<IValidateOptions<WatchOptions>, WatchOptionsValidator>();
+        services.AddSingleton<IValidateOptions<DBusOptions>, DBusOptionsValidator>();
+        return services;
+    }
+
+    private static IServiceCollection AddKernelWatching(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new HostPaths(sp.GetRequiredService<IOptions<PathsOptions>>().Value.HostRoot));
+        services.AddSingleton(sp => new KernelSnapshotReader(sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<StateStore>();
+        services.AddSingleton<EventHub>();
+        services.AddSingleton<KernelWatcher>();
+        // Registered before Kestrel's hosted service starts, so the first snapshot exists before any request.
+        services.AddHostedService(sp => sp.GetRequiredService<KernelWatcher>());
+        return services;
+    }
+
+    private static IServiceCollection AddAgentApi(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new DaemonInfo(Version, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<ErrorInterceptor>();
+            o.EnableDetailedErrors = false;
+            o.MaxReceiveMessageSize = 4 * 1024 * 1024;
+        });
+        services.AddGrpcHealthChecks().AddCheck<KernelWatcherHealthCheck>("kernel-watcher");
+
+        // Grpc.AspNetCore.Server.Reflection emits IL2075 under Native AOT (grpc/grpc-dotnet#2605), so the
+        // reflection services are built from explicit descriptors. Add each new service here.
+        Google.Protobuf.Reflection.ServiceDescriptor[] reflected =
+        [
+            Protocol.V1.Agent.Descriptor,
+            Health.Descriptor,
+            ServerReflection.Descriptor,
+            Grpc.Reflection.V1.ServerReflection.Descriptor,
+        ];
+        services.AddSingleton(new ReflectionServiceImpl(reflected));
+        services.AddSingleton(new ReflectionV1ServiceImpl(reflected));
+        services.AddHostedService<SocketPermissions>();
+        return services;
+    }
+
+    private static void MapAgentApi(this WebApplication app)
+    {
+        app.MapGrpcService<AgentService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcService<ReflectionServiceImpl>();
+        app.MapGrpcService<ReflectionV1ServiceImpl>();
+    }
+}

@@ -1,0 +1,38 @@
+namespace LivePatchAgent.Daemon;
+
+/// <summary>
+/// Every log message of the daemon. EventIds are append-only: monitoring may match on them, so an id is never
+/// reused or renumbered.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "livepatchd {Version} serving gRPC on {SocketPath} (host root {HostRoot}, kernel {Release}, livepatch {Support})")]
+    public static partial void Started(ILogger logger, string version, string socketPath, string hostRoot, string release, string support);
+
+    [LoggerMessage(2, LogLevel.Information, "{Message}")]
+    public static partial void KernelEvent(ILogger logger, string message);
+
+    [LoggerMessage(3, LogLevel.Warning, "cannot read the kernel state: {Path}: {Problem}")]
+    public static partial void ReadProblem(ILogger logger, string path, string problem);
+
+    [LoggerMessage(4, LogLevel.Error, "kernel state poll failed; keeping the previous snapshot")]
+    public static partial void PollFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Information, "removed stale socket {SocketPath} (nothing was listening on it)")]
+    public static partial void StaleSocketRemoved(ILogger logger, string socketPath);
+
+    [LoggerMessage(6, LogLevel.Warning, "livepatch is not supported by the running kernel ({Path} is missing); serving status only")]
+    public static partial void LivepatchUnsupported(ILogger logger, string path);
+
+    [LoggerMessage(7, LogLevel.Warning, "request {Method} failed: {Reason}: {Message}")]
+    public static partial void RequestFailed(ILogger logger, string method, string reason, string message);
+
+    [LoggerMessage(8, LogLevel.Error, "request {Method} failed unexpectedly")]
+    public static partial void RequestCrashed(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Information, "watch subscriber {Subscriber} lagged: {Dropped} event(s) dropped")]
+    public static partial void SubscriberLagged(ILogger logger, long subscriber, long dropped);
+
+    [LoggerMessage(10, LogLevel.Information, "livepatchd stopping")]
+    public static partial void Stopping(ILogger logger);
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LivePatchAgent.Daemon;
+using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.Hosting;
+using Microsoft.Extensions.Options;
+
+return await DaemonProgram.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+
+/// <summary>Entry point: arguments, configuration check, then the host. Owns the exit codes.</summary>
+internal static class DaemonProgram
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitConfig = 78;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var invocation = DaemonCommandLine.Parse(args, output, error, out var exitCode);
+        if (invocation is null)
+        {
+            return exitCode;
+        }
+
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = DaemonConfiguration.Build(invocation.ConfigFile, invocation.Overrides);
+        }
+        catch (ConfigurationException e)
+        {
+            await error.WriteLineAsync($"livepatchd: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return ExitConfig;
+        }
+
+        var problems = DaemonConfiguration.Validate(configuration);
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems)
+            {
+                await error.WriteLineAsync($"livepatchd: invalid configuration: {problem}").ConfigureAwait(false);
+            }
+
+            return ExitConfig;
+        }
+
+        if (invocation.ShowConfig)
+        {
+            await output.WriteLineAsync(JsonSerializer.Serialize(DaemonConfiguration.Effective(configuration), DaemonJsonContext.Default.EffectiveConfiguration)).ConfigureAwait(false);
+            return ExitOk;
+        }
+
+        return await ServeAsync(configuration, error, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ServeAsync(IConfiguration configuration, TextWriter error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
+            var staleRemoved = UnixSocketEndpoint.Prepare(api.SocketPath);
+            await using var app = DaemonHost.Build(configuration);
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("livepatchd");
+            if (staleRemoved)
+            {
+                Log.StaleSocketRemoved(logger, api.SocketPath);
+            }
+
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var view = app.Services.GetRequiredService<LivePatchAgent.Core.State.StateStore>().Current;
+            Log.Started(logger, DaemonHost.Version, api.SocketPath,
+                app.Services.GetRequiredService<IOptions<PathsOptions>>().Value.HostRoot,
+                view.Snapshot.Kernel.Release ?? "unknown",
+                view.Snapshot.Kernel.LivepatchSupported ? "supported" : "not supported");
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            Log.Stopping(logger);
+            return ExitOk;
+        }
+        catch (DaemonStartException e)
+        {
+            await error.WriteLineAsync($"livepatchd: {e.Message}").ConfigureAwait(false);
+            return ExitFailure;
+        }
+        catch (OptionsValidationException e)
+        {
+            await error.WriteLineAsync($"livepatchd: invalid configuration: {e.Message}").ConfigureAwait(false);
+            return ExitConfig;
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
+        {
+            await error.WriteLineAsync($"livepatchd: cannot listen on the socket: {e.Message}").ConfigureAwait(false);
+            return ExitFailure;
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified)]
+[JsonSerializable(typeof(EffectiveConfiguration))]
+internal sealed partial class DaemonJsonContext : JsonSerializerContext;

@@ -1,0 +1,49 @@
+namespace LivePatchAgent.Linux;
+
+/// <summary>
+/// Every kernel path the agent touches, derived from one root directory (default "/"). Tests point the root at
+/// a temporary tree; a container deployment points it at the host's mount. No other code spells a literal
+/// /sys or /proc path.
+/// </summary>
+public sealed class HostPaths
+{
+    public HostPaths(string root = "/")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        Root = Path.GetFullPath(root);
+    }
+
+    public string Root { get; }
+
+    public string Livepatch => Under("sys/kernel/livepatch");
+
+    public string Proc => Under("proc");
+
+    public string SysModule => Under("sys/module");
+
+    public string KernelNotes => Under("sys/kernel/notes");
+
+    public string Lockdown => Under("sys/kernel/security/lockdown");
+
+    public string SigEnforce => Under("sys/module/module/parameters/sig_enforce");
+
+    public string OsRelease => Under("proc/sys/kernel/osrelease");
+
+    public string KernelVersion => Under("proc/sys/kernel/version");
+
+    public string BootId => Under("proc/sys/kernel/random/boot_id");
+
+    public string Tainted => Under("proc/sys/kernel/tainted");
+
+    public string ModulesDisabled => Under("proc/sys/kernel/modules_disabled");
+
+    public string FtraceEnabled => Under("proc/sys/kernel/ftrace_enabled");
+
+    public string KernelCommandLine => Under("proc/cmdline");
+
+    public string PatchDir(string patch) => Path.Combine(Livepatch, patch);
+
+    public string ModuleDir(string module) => Path.Combine(SysModule, module);
+
+    private string Under(string relative) => Path.Combine(Root, relative);
+}

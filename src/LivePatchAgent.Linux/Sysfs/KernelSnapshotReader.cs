@@ -1,0 +1,284 @@
+using System.Collections.Immutable;
+using LivePatchAgent.Core.Kernel;
+
+namespace LivePatchAgent.Linux.Sysfs;
+
+/// <summary>
+/// Takes a <see cref="KernelSnapshot"/> from sysfs and procfs under <see cref="HostPaths"/>. A patch whose
+/// directory vanishes while it is being read is left out of that snapshot without an error; a value that
+/// cannot be parsed is reported as a <see cref="ReadProblem"/> with its path and the bad value.
+/// </summary>
+public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvider)
+{
+    private readonly Lock _identityLock = new();
+    private KernelIdentity? _identity;
+
+    public HostPaths Paths { get; } = paths;
+
+    public KernelSnapshot Read()
+    {
+        var problems = new List<ReadProblem>();
+        var facts = ReadFacts(problems);
+        var patches = facts.LivepatchSupported ? ReadPatches(problems) : [];
+        return new KernelSnapshot
+        {
+            TakenAt = timeProvider.GetUtcNow(),
+            Kernel = facts,
+            Patches = patches,
+            Problems = [.. problems],
+        };
+    }
+
+    private KernelFacts ReadFacts(List<ReadProblem> problems)
+    {
+        var identity = ReadIdentity();
+        return new KernelFacts
+        {
+            Release = identity.Release,
+            Version = identity.Version,
+            BootId = identity.BootId,
+            BuildId = identity.BuildId,
+            Taint = ReadULong(Paths.Tainted, problems) is { } taint ? new TaintMask(taint) : null,
+            Lockdown = ReadLockdown(problems),
+            SigEnforce = ReadBool(Paths.SigEnforce, problems),
+            ModulesDisabled = ReadBool(Paths.ModulesDisabled, problems),
+            FtraceEnabled = ReadBool(Paths.FtraceEnabled, problems),
+            LivepatchSupported = Directory.Exists(Paths.Livepatch),
+        };
+    }
+
+    /// <summary>
+    /// Release, version and build-id cannot change without a new boot, so they are read once per boot id;
+    /// the poll loop then costs one read for them.
+    /// </summary>
+    private KernelIdentity ReadIdentity()
+    {
+        var bootId = ReadText(Paths.BootId);
+        lock (_identityLock)
+        {
+            if (_identity is { } cached && bootId is not null && cached.BootId == bootId)
+            {
+                return cached;
+            }
+
+            var notes = SysfsFile.TryReadBytes(Paths.KernelNotes, maxBytes: 64 * 1024);
+            var identity = new KernelIdentity(
+                bootId,
+                ReadText(Paths.OsRelease),
+                ReadText(Paths.KernelVersion),
+                notes is null ? null : ElfNotes.FindGnuBuildId(notes));
+            _identity = identity;
+            return identity;
+        }
+    }
+
+    private string? ReadLockdown(List<ReadProblem> problems)
+    {
+        if (SysfsFile.TryRead(Paths.Lockdown, out var text, out _) != SysfsFile.Status.Ok)
+        {
+            return null;
+        }
+
+        // "[none] integrity confidentiality": the active mode is the bracketed one.
+        var open = text.IndexOf('[', StringComparison.Ordinal);
+        var close = text.IndexOf(']', StringComparison.Ordinal);
+        if (open < 0 || close <= open)
+        {
+            problems.Add(new ReadProblem(Paths.Lockdown, $"cannot find the active mode in \"{text}\""));
+            return null;
+        }
+
+        return text[(open + 1)..close];
+    }
+
+    private ImmutableArray<LivePatch> ReadPatches(List<ReadProblem> problems)
+    {
+        var patches = new List<LivePatch>();
+        foreach (var dir in ListDirectories(Paths.Livepatch))
+        {
+            if (ReadPatch(dir, problems) is { } patch)
+            {
+                patches.Add(patch);
+            }
+        }
+
+        // The kernel's stacking order when it says (6.14+), else a stable order by name.
+        return [.. patches.OrderBy(p => p.StackOrder ?? int.MaxValue).ThenBy(p => p.Name, StringComparer.Ordinal)];
+    }
+
+    private LivePatch? ReadPatch(string dir, List<ReadProblem> problems)
+    {
+        var name = Path.GetFileName(dir);
+        if (!TryReadRequiredBool(Path.Combine(dir, "enabled"), problems, out var enabled)
+            || !TryReadRequiredBool(Path.Combine(dir, "transition"), problems, out var transition))
+        {
+            return null;
+        }
+
+        var objects = ImmutableArray.CreateBuilder<PatchObject>();
+        foreach (var objectDir in ListDirectories(dir))
+        {
+            objects.Add(new PatchObject
+            {
+                Name = Path.GetFileName(objectDir),
+                Patched = ReadBool(Path.Combine(objectDir, "patched"), problems),
+                Functions = ReadFunctions(objectDir, problems),
+            });
+        }
+
+        var stackOrder = ReadInt(Path.Combine(dir, "stack_order"), problems);
+        return new LivePatch
+        {
+            Name = name,
+            Enabled = enabled,
+            Transition = transition,
+            Replace = ReadBool(Path.Combine(dir, "replace"), problems),
+            StackOrder = stackOrder,
+            Objects = [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
+            Module = ReadModule(name, problems),
+        };
+    }
+
+    private static ImmutableArray<PatchFunction> ReadFunctions(string objectDir, List<ReadProblem> problems)
+    {
+        var functions = ImmutableArray.CreateBuilder<PatchFunction>();
+        foreach (var functionDir in ListDirectories(objectDir))
+        {
+            var entry = Path.GetFileName(functionDir);
+            var comma = entry.LastIndexOf(',');
+            if (comma < 0)
+            {
+                // Kernels before 4.5 named the directory without ",sympos"; names were unique then.
+                functions.Add(new PatchFunction(entry, 1));
+                continue;
+            }
+
+            if (SysfsFile.ParseInt(entry[(comma + 1)..]) is not { } sympos || sympos < 0)
+            {
+                problems.Add(new ReadProblem(functionDir, $"cannot parse the symbol position in \"{entry}\""));
+                continue;
+            }
+
+            // The kernel shows sympos 0 ("unique") as 1.
+            functions.Add(new PatchFunction(entry[..comma], Math.Max(sympos, 1)));
+        }
+
+        return [.. functions.OrderBy(f => f.Name, StringComparer.Ordinal).ThenBy(f => f.Sympos)];
+    }
+
+    private ModuleFacts? ReadModule(string name, List<ReadProblem> problems)
+    {
+        var dir = Paths.ModuleDir(name);
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+
+        return new ModuleFacts
+        {
+            RefCount = ReadInt(Path.Combine(dir, "refcnt"), problems),
+            Taint = ReadText(Path.Combine(dir, "taint")),
+            SrcVersion = ReadText(Path.Combine(dir, "srcversion")),
+            InitState = ReadText(Path.Combine(dir, "initstate")),
+        };
+    }
+
+    private static string[] ListDirectories(string path)
+    {
+        string[] entries;
+        try
+        {
+            entries = Directory.GetDirectories(path);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            // The directory went away (or was never there): nothing to list in this snapshot.
+            return [];
+        }
+
+        Array.Sort(entries, StringComparer.Ordinal);
+        return entries;
+    }
+
+    private static string? ReadText(string path) =>
+        SysfsFile.TryRead(path, out var value, out _) == SysfsFile.Status.Ok ? value.Trim() : null;
+
+    private static bool TryReadRequiredBool(string path, List<ReadProblem> problems, out bool value)
+    {
+        value = false;
+        switch (SysfsFile.TryRead(path, out var text, out var error))
+        {
+            case SysfsFile.Status.Missing:
+                return false;
+            case SysfsFile.Status.Unreadable:
+                problems.Add(new ReadProblem(path, $"cannot read: {error}"));
+                return false;
+        }
+
+        if (SysfsFile.ParseBool(text) is not { } parsed)
+        {
+            problems.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as 0 or 1"));
+            return false;
+        }
+
+        value = parsed;
+        return true;
+    }
+
+    private static bool? ReadBool(string path, List<ReadProblem> problems)
+    {
+        if (SysfsFile.TryRead(path, out var text, out _) != SysfsFile.Status.Ok)
+        {
+            return null;
+        }
+
+        var parsed = SysfsFile.ParseBool(text);
+        if (parsed is null)
+        {
+            problems.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as a boolean"));
+        }
+
+        return parsed;
+    }
+
+    private static int? ReadInt(string path, List<ReadProblem> problems)
+    {
+        if (SysfsFile.TryRead(path, out var text, out _) != SysfsFile.Status.Ok)
+        {
+            return null;
+        }
+
+        var parsed = SysfsFile.ParseInt(text);
+        if (parsed is null)
+        {
+            problems.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as an integer"));
+        }
+
+        return parsed;
+    }
+
+    private static ulong? ReadULong(string path, List<ReadProblem> problems)
+    {
+        if (SysfsFile.TryRead(path, out var text, out _) != SysfsFile.Status.Ok)
+        {
+            return null;
+        }
+
+        var parsed = SysfsFile.ParseULong(text);
+        if (parsed is null)
+        {
+            problems.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as an unsigned integer"));
+        }
+
+        return parsed;
+    }
+
+    /// <summary>Keeps a hostile or binary value from breaking a log line or a terminal.</summary>
+    private static string Printable(string text)
+    {
+        var clipped = text.Length > 64 ? text[..64] + "..." : text;
+        return string.Concat(clipped.Select(c => c is < ' ' or > '~' ? $"\\x{(int)c:x2}" : c.ToString()));
+    }
+
+    private sealed record KernelIdentity(string? BootId, string? Release, string? Version, string? BuildId);
+}

@@ -1,0 +1,275 @@
+# shellcheck shell=sh disable=SC3043
+# (SC3043: busybox ash has 'local'. Like dash, it splits unquoted words in 'local a=$1': always quote.)
+# Guest-side helper library for e2e scenarios (busybox ash). guest/run-scenario.sh sources it before the
+# scenario, so a scenario only calls these functions.
+#
+# Results: every check appends one line to $E2E_OUT/checks ("PASS: ..." or "FAIL: ...") and each failure also
+# to $E2E_OUT/failures; the host reports the first failure as the reason. Checks are counted in files, not in
+# shell variables, so a check inside a subshell or a pipeline still counts.
+#
+# Conventions:
+#   - check*, wait_* and start_daemon return non-zero on failure, so "|| abort" stops a scenario that cannot
+#     sensibly go on; a plain failed check lets the scenario continue and collect more evidence.
+#   - Scratch files go to $E2E_WORK (tmpfs); it is copied to the results share when the scenario ends.
+
+E2E_OUT=${E2E_OUT:-/results}
+E2E_WORK=${E2E_WORK:-/tmp/e2e}
+LP_SYSFS=/sys/kernel/livepatch
+LP_DIR=/lp
+LPD_SOCKET=/run/livepatchd/livepatchd.sock
+LPD_STATE_DIR=/var/lib/livepatchd
+LPD_LOG=$E2E_OUT/livepatchd.log
+# How long to wait for a livepatch transition: the kernel fake-signals blocked tasks only after ~15 s.
+LP_TRANSITION_TIMEOUT=${LP_TRANSITION_TIMEOUT:-45}
+mkdir -p "$E2E_WORK"
+
+# ---------------------------------------------------------------- output
+
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
+_record() { # _record PASS|FAIL MESSAGE
+  echo "$1: $2" >> "$E2E_OUT/checks"
+  [ "$1" = FAIL ] && echo "$2" >> "$E2E_OUT/failures"
+  echo "CHECK $1: $2"
+}
+
+# pass DESC / fail DESC [DETAIL]: record an outcome decided by the scenario itself.
+pass() { _record PASS "$1"; }
+fail() {
+  _record FAIL "$1${2:+: $2}"
+  return 1
+}
+# abort DESC [DETAIL]: record a failure and end the scenario (it cannot sensibly continue).
+abort() {
+  fail "$@"
+  exit 1
+}
+
+# ---------------------------------------------------------------- checks
+
+# check DESC EXPECTED ACTUAL: string equality.
+check() {
+  if [ "$2" = "$3" ]; then
+    _record PASS "$1 -> '$3'"
+  else
+    fail "$1" "expected '$2', got '$3'"
+  fi
+}
+
+# check_contains DESC NEEDLE HAYSTACK: HAYSTACK contains NEEDLE.
+check_contains() {
+  case "$3" in
+    *"$2"*) _record PASS "$1 -> contains '$2'" ;;
+    *) fail "$1" "expected to contain '$2', got '$(echo "$3" | head -c 300)'" ;;
+  esac
+}
+
+# check_rc DESC EXPECTED_RC CMD...: run CMD, compare its exit status. Its output goes to $E2E_WORK/last.out
+# (and is shown on a mismatch).
+check_rc() {
+  local desc="$1" want="$2" got
+  shift 2
+  "$@" > "$E2E_WORK/last.out" 2>&1
+  got=$?
+  if [ "$got" = "$want" ]; then
+    _record PASS "$desc -> rc $got"
+  else
+    fail "$desc" "expected rc $want, got rc $got from '$*': $(tail -c 300 "$E2E_WORK/last.out" | tr '\n' ' ')"
+  fi
+}
+
+# json FILTER FILE: jq -r FILTER FILE, or "<invalid json: ...>" when FILE is not the JSON we expect.
+json() {
+  jq -r "$1" "$2" 2> "$E2E_WORK/jq.err" || echo "<jq '$1' failed on $2: $(head -c 200 "$E2E_WORK/jq.err")>"
+}
+
+# check_json DESC JQ_FILTER EXPECTED FILE: jq -r JQ_FILTER on FILE must print EXPECTED (multi-line output is
+# joined with spaces, so a list of names compares as "a b c").
+check_json() {
+  local actual
+  actual=$(json "$2" "$4" | tr '\n' ' ' | sed 's/ $//')
+  check "$1 [$2]" "$3" "$actual"
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_for TIMEOUT_S CMD...: poll CMD every 100 ms until it succeeds; non-zero after TIMEOUT_S seconds.
+wait_for() {
+  local deadline
+  deadline=$(($(uptime_ms) + $1 * 1000))
+  shift
+  until "$@" > /dev/null 2>&1; do
+    [ "$(uptime_ms)" -ge "$deadline" ] && return 1
+    usleep 100000
+  done
+  return 0
+}
+
+_no_transition() { [ "$(cat "$LP_SYSFS/$1/transition" 2> /dev/null || echo 0)" = 0 ]; }
+_sysfs_gone() { [ ! -d "$LP_SYSFS/$1" ]; }
+
+# wait_transition PATCH [TIMEOUT_S]: until the kernel says PATCH is not in transition (or PATCH is gone).
+# This reads sysfs, the kernel's own truth, so it can be used to check what lpctl reports.
+wait_transition() {
+  local t0
+  t0=$(uptime_ms)
+  if wait_for "${2:-$LP_TRANSITION_TIMEOUT}" _no_transition "$1"; then
+    log "transition of $1 over after $(($(uptime_ms) - t0)) ms"
+  else
+    fail "transition of $1 finished within ${2:-$LP_TRANSITION_TIMEOUT} s" "still in transition"
+  fi
+}
+
+# wait_patch_gone PATCH [TIMEOUT_S]: until /sys/kernel/livepatch/PATCH has disappeared.
+wait_patch_gone() {
+  wait_for "${2:-$LP_TRANSITION_TIMEOUT}" _sysfs_gone "$1" ||
+    fail "$LP_SYSFS/$1 removed within ${2:-$LP_TRANSITION_TIMEOUT} s" "still present"
+}
+
+# ---------------------------------------------------------------- modules
+
+# insmod_lp FILE [ARGS]: insmod /lp/FILE (e.g. lpdemo_v1.ko), checked.
+insmod_lp() {
+  check_rc "insmod $1" 0 insmod "$LP_DIR/$1"
+}
+
+# ---------------------------------------------------------------- daemon and lpctl
+
+# start_daemon [ARGS...]: start livepatchd (no D-Bus in the guest) with its log on the results share, and wait
+# until it answers "lpctl status". Extra ARGS are passed to livepatchd (e.g. Section:Key=value).
+start_daemon() {
+  command -v livepatchd > /dev/null || abort "livepatchd is in the guest" "not found (was --bin given?)"
+  mkdir -p "$(dirname "$LPD_SOCKET")" "$LPD_STATE_DIR"
+  log "starting livepatchd $*"
+  livepatchd --no-dbus --socket "$LPD_SOCKET" --state-dir "$LPD_STATE_DIR" "$@" >> "$LPD_LOG" 2>&1 &
+  LPD_PID=$!
+  if wait_for 30 lpctl --socket "$LPD_SOCKET" status; then
+    log "livepatchd ready (pid $LPD_PID)"
+    return 0
+  fi
+  kill -0 "$LPD_PID" 2> /dev/null || { wait "$LPD_PID"; echo "livepatchd exited with $?"; }
+  tail -n 20 "$LPD_LOG"
+  fail "livepatchd answers lpctl status within 30 s" "not ready; see livepatchd.log"
+}
+
+# stop_daemon: SIGTERM, then wait up to 10 s for a clean exit.
+stop_daemon() {
+  [ -n "${LPD_PID:-}" ] || return 0
+  kill -TERM "$LPD_PID" 2> /dev/null
+  wait_for 10 _pid_gone "$LPD_PID" || { kill -KILL "$LPD_PID" 2> /dev/null; fail "livepatchd stops on SIGTERM within 10 s"; }
+  LPD_PID=""
+}
+_pid_gone() { ! kill -0 "$1" 2> /dev/null; }
+
+# lpctl_json OUT ARGS...: lpctl -o json ARGS > OUT (stderr to OUT.err); returns lpctl's exit status.
+lpctl_json() {
+  local out="$1"
+  shift
+  lpctl --socket "$LPD_SOCKET" -o json "$@" > "$out" 2> "$out.err"
+}
+
+# wait_lpctl_state PATCH STATE [TIMEOUT_S]: until "lpctl -o json info PATCH" reports .patch.state == STATE.
+wait_lpctl_state() {
+  wait_for "${3:-$LP_TRANSITION_TIMEOUT}" _lpctl_state_is "$1" "$2" ||
+    fail "lpctl reports $1 $2 within ${3:-$LP_TRANSITION_TIMEOUT} s" \
+      "last: $(cat "$E2E_WORK/info.json" "$E2E_WORK/info.json.err" 2> /dev/null | head -c 300)"
+}
+_lpctl_state_is() {
+  lpctl_json "$E2E_WORK/info.json" info "$1" && [ "$(json .patch.state "$E2E_WORK/info.json")" = "$2" ]
+}
+
+# ---------------------------------------------------------------- watch
+
+# watch_start FILE [ARGS...]: run "lpctl -o json watch ARGS" in the background, writing JSON lines to FILE.
+# There is no "subscribed" acknowledgement, so give the client a moment to connect before anything happens.
+watch_start() {
+  WATCH_FILE=$1
+  shift
+  lpctl --socket "$LPD_SOCKET" -o json watch "$@" > "$WATCH_FILE" 2> "$WATCH_FILE.err" &
+  WATCH_PID=$!
+  usleep "${WATCH_SETTLE_US:-1500000}"
+  kill -0 "$WATCH_PID" 2> /dev/null || {
+    wait "$WATCH_PID"
+    fail "lpctl watch keeps running" "exited with $?: $(head -c 300 "$WATCH_FILE.err")"
+  }
+}
+
+# watch_stop: end the background watch.
+watch_stop() {
+  [ -n "${WATCH_PID:-}" ] || return 0
+  kill -TERM "$WATCH_PID" 2> /dev/null
+  wait "$WATCH_PID" 2> /dev/null
+  WATCH_PID=""
+}
+
+# events FILE [PATCH]: the event kinds in FILE (for PATCH only, if given), in order, space-separated.
+events() {
+  jq -r --arg p "${2:-}" 'select($p == "" or .patch == $p) | .kind' "$1" 2> /dev/null | tr '\n' ' ' | sed 's/ $//'
+}
+_has_event() { jq -e --arg k "$2" --arg p "$3" 'select(.kind == $k and .patch == $p)' "$1" > /dev/null 2>&1; }
+
+# wait_event FILE KIND PATCH [TIMEOUT_S]: until FILE has an event of KIND for PATCH.
+wait_event() {
+  wait_for "${4:-$LP_TRANSITION_TIMEOUT}" _has_event "$1" "$2" "$3" ||
+    fail "watch shows $2 for $3 within ${4:-$LP_TRANSITION_TIMEOUT} s" "events so far: $(events "$1")"
+}
+
+# check_event_order DESC FILE PATCH KIND...: the KINDs occur for PATCH in FILE in this order (other events
+# may come between them).
+check_event_order() {
+  local desc="$1" file="$2" patch="$3" seen rest k
+  shift 3
+  seen=" $(events "$file" "$patch") "
+  rest=$seen
+  for k in "$@"; do
+    case "$rest" in
+      *" $k "*)
+        rest=${rest#*" $k "}
+        rest=" $rest"
+        ;;
+      *)
+        fail "$desc" "expected '$*' in this order for $patch, got '$seen'"
+        return 1
+        ;;
+    esac
+  done
+  _record PASS "$desc -> $*"
+}
+
+# ---------------------------------------------------------------- misc
+
+# as_user USER CMD...: run CMD as USER. busybox su (as root it asks no password) takes options even after
+# the user name, so CMD travels as one quoted string rather than as arguments.
+as_user() {
+  local u="$1" cmd="" a
+  shift
+  for a in "$@"; do
+    cmd="$cmd '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"
+  done
+  su -s /bin/sh "$u" -c "exec $cmd"
+}
+
+# kernel_build_id: the running vmlinux's GNU build-id (hex), read from the ELF notes in /sys/kernel/notes.
+kernel_build_id() {
+  od -An -v -tx1 /sys/kernel/notes | awk '
+    function hex(s) { return index("0123456789abcdef", substr(s, 1, 1)) * 16 + index("0123456789abcdef", substr(s, 2, 1)) - 17 }
+    function u32(i) { return hex(b[i]) + hex(b[i + 1]) * 256 + hex(b[i + 2]) * 65536 + hex(b[i + 3]) * 16777216 }
+    { for (j = 1; j <= NF; j++) b[++n] = $j }
+    END {
+      i = 1
+      while (i + 12 <= n) {
+        namesz = u32(i); descsz = u32(i + 4); type = u32(i + 8)
+        name = i + 12; desc = name + int((namesz + 3) / 4) * 4
+        if (type == 3 && namesz == 4 && b[name] b[name + 1] b[name + 2] == "474e55") {
+          for (k = 0; k < descsz; k++) printf "%s", b[desc + k]
+          print ""
+          exit
+        }
+        i = desc + int((descsz + 3) / 4) * 4
+      }
+    }'
+}
+
+# save FILE...: copy files into the results share (they are kept with a failing scenario's logs).
+save() { cp "$@" "$E2E_OUT/" 2> /dev/null; }
