@@ -41,7 +41,7 @@ internal sealed record KernelDocument(
 internal sealed record TransitionDocument(string? Patch, bool Patching, DateTime? StartedAt, double? ElapsedSeconds);
 
 /// <summary>A problem the daemon met while reading the kernel.</summary>
-internal sealed record ProblemDocument(string Path, string Message);
+internal sealed record ProblemDocument(string? Path, string Message);
 
 /// <summary>The output of <c>lpctl -o json list</c>.</summary>
 internal sealed record PatchListDocument(IReadOnlyList<PatchDocument> Patches)

@@ -41,7 +41,7 @@ internal static class JsonOutput
                     ToSeconds(transition.Elapsed))
                 : null,
             SnapshotTime: ToDateTime(status.SnapshotTime),
-            Problems: [.. status.Problems.Select(p => new ProblemDocument(p.Path, p.Message))]);
+            Problems: [.. status.Problems.Select(p => new ProblemDocument(ProtocolNames.NullIfEmpty(p.Path), p.Message))]);
     }
 
     public static KernelDocument ToDocument(KernelFacts kernel)

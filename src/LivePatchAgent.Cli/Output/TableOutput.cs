@@ -43,7 +43,7 @@ internal static class TableOutput
             .Add("Daemon", DaemonText(status, zone))
             .Add("Problems", status.Problems.Count == 0
                 ? "none"
-                : string.Join('\n', status.Problems.Select(p => $"{p.Path}: {p.Message}")));
+                : string.Join('\n', status.Problems.Select(p => string.IsNullOrEmpty(p.Path) ? p.Message : $"{p.Path}: {p.Message}")));
         return block.ToString();
     }
 

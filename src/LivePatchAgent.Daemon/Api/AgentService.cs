@@ -12,7 +12,8 @@ namespace LivePatchAgent.Daemon.Api;
 /// The livepatch.v1.Agent service. Every answer comes from the cached <see cref="StateStore"/> view; nothing
 /// here touches sysfs.
 /// </summary>
-internal sealed class AgentService(StateStore store, EventHub hub, DaemonInfo daemon, TimeProvider timeProvider, ILogger<AgentService> logger)
+internal sealed class AgentService(
+    StateStore store, EventHub hub, DaemonInfo daemon, TimeProvider timeProvider, IHostApplicationLifetime lifetime, ILogger<AgentService> logger)
     : V1.Agent.AgentBase
 {
     public override Task<V1.AgentStatus> GetStatus(V1.GetStatusRequest request, ServerCallContext context) =>
@@ -45,16 +46,23 @@ internal sealed class AgentService(StateStore store, EventHub hub, DaemonInfo da
     public override async Task WatchEvents(V1.WatchEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)
     {
         using var subscription = hub.Subscribe();
+        // A stream ends when the subscriber goes away or the daemon stops; without the second, a graceful
+        // shutdown would wait for every watcher to hang up.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var e in subscription.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            await foreach (var e in subscription.ReadAllAsync(ended.Token).ConfigureAwait(false))
             {
-                await responseStream.WriteAsync(ProtoMapper.ToEvent(e), context.CancellationToken).ConfigureAwait(false);
+                await responseStream.WriteAsync(ProtoMapper.ToEvent(e), ended.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The subscriber went away; that is how every watch ends.
+            // The subscriber went away; that is how most watches end.
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "livepatchd is shutting down"));
         }
         finally
         {

@@ -17,5 +17,5 @@ public sealed class TimeSpanRangeAttribute(double minimumMilliseconds, double ma
     public override bool IsValid(object? value) => value is TimeSpan t && t >= Minimum && t <= Maximum;
 
     public override string FormatErrorMessage(string name) => string.Create(CultureInfo.InvariantCulture,
-        $"{name} must be between {Minimum:c} and {Maximum:c}");
+        $"must be between {Minimum:c} and {Maximum:c}");
 }

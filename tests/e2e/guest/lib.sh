@@ -8,8 +8,9 @@
 # shell variables, so a check inside a subshell or a pipeline still counts.
 #
 # Conventions:
-#   - check*, wait_* and start_daemon return non-zero on failure, so "|| abort" stops a scenario that cannot
-#     sensibly go on; a plain failed check lets the scenario continue and collect more evidence.
+#   - check*, wait_*, insmod_lp and start_daemon record their failure and return non-zero, so "|| exit 1"
+#     stops a scenario that cannot sensibly go on; a plain failed check lets it continue and collect more
+#     evidence. "abort DESC" records a failure of its own and stops.
 #   - Scratch files go to $E2E_WORK (tmpfs); it is copied to the results share when the scenario ends.
 
 E2E_OUT=${E2E_OUT:-/results}
@@ -144,14 +145,20 @@ start_daemon() {
   log "starting livepatchd $*"
   livepatchd --no-dbus --socket "$LPD_SOCKET" --state-dir "$LPD_STATE_DIR" "$@" >> "$LPD_LOG" 2>&1 &
   LPD_PID=$!
-  if wait_for 30 lpctl --socket "$LPD_SOCKET" status; then
+  if wait_for 30 _daemon_ready && ! _pid_gone "$LPD_PID"; then
     log "livepatchd ready (pid $LPD_PID)"
     return 0
   fi
-  kill -0 "$LPD_PID" 2> /dev/null || { wait "$LPD_PID"; echo "livepatchd exited with $?"; }
-  tail -n 20 "$LPD_LOG"
-  fail "livepatchd answers lpctl status within 30 s" "not ready; see livepatchd.log"
+  if _pid_gone "$LPD_PID"; then
+    wait "$LPD_PID"
+    fail "livepatchd starts" "it exited with status $?: $(tail -n 3 "$LPD_LOG" | tr '\n' ' ')"
+  else
+    tail -n 20 "$LPD_LOG"
+    fail "livepatchd answers lpctl status within 30 s" "not ready; see livepatchd.log"
+  fi
 }
+# _daemon_ready: lpctl status works, or the daemon is gone (then waiting longer is pointless).
+_daemon_ready() { lpctl --socket "$LPD_SOCKET" status || _pid_gone "$LPD_PID"; }
 
 # stop_daemon: SIGTERM, then wait up to 10 s for a clean exit.
 stop_daemon() {

@@ -14,7 +14,7 @@ check "as_user runs as lpuser" 1000 "$(as_user lpuser id -u)"
 check "lpuser cannot write to /lp" denied "$(as_user lpuser sh -c 'echo x > /lp/probe' 2> /dev/null && echo allowed || echo denied)"
 
 original=$(cat /proc/cmdline)
-insmod_lp lpdemo_v1.ko || abort "cannot load the first test module"
+insmod_lp lpdemo_v1.ko || exit 1
 wait_transition lpdemo_v1
 check "lpdemo_v1 enabled in sysfs" 1 "$(cat "$LP_SYSFS/lpdemo_v1/enabled")"
 check "vmlinux object patched" 1 "$(cat "$LP_SYSFS/lpdemo_v1/vmlinux/patched")"

@@ -2,8 +2,8 @@
 # A livepatch loaded with plain insmod (behind the daemon's back) shows up in "lpctl list" and "lpctl info"
 # exactly as the kernel has it: state, objects, functions and the module's refcnt, taint and srcversion.
 
-start_daemon || abort "livepatchd did not start"
-insmod_lp lpdemo_v1.ko || abort "cannot load lpdemo_v1"
+start_daemon || exit 1
+insmod_lp lpdemo_v1.ko || exit 1
 wait_transition lpdemo_v1
 wait_lpctl_state lpdemo_v1 enabled 15
 

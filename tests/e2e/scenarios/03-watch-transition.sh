@@ -2,13 +2,13 @@
 # "lpctl watch" streams the transition of a patch loaded with insmod: transition-started, then
 # transition-completed, as JSON lines with increasing sequence numbers. "--count N" ends the stream by itself.
 
-start_daemon || abort "livepatchd did not start"
+start_daemon || exit 1
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
 lpctl --socket "$LPD_SOCKET" -o json watch --count 2 --timeout 60 > "$E2E_WORK/watch2.jsonl" 2>&1 &
 COUNTED=$!
 
-insmod_lp lpdemo_v1.ko || abort "cannot load lpdemo_v1"
+insmod_lp lpdemo_v1.ko || exit 1
 wait_transition lpdemo_v1
 wait_event "$W" transition-completed lpdemo_v1 15
 watch_stop

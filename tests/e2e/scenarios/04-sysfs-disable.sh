@@ -10,8 +10,8 @@ active_v1() {
 }
 
 original_cmdline=$(cat /proc/cmdline)
-start_daemon || abort "livepatchd did not start"
-insmod_lp lpdemo_v1.ko || abort "cannot load lpdemo_v1"
+start_daemon || exit 1
+insmod_lp lpdemo_v1.ko || exit 1
 wait_transition lpdemo_v1
 wait_lpctl_state lpdemo_v1 enabled 15
 original_taint=$(cat /proc/sys/kernel/tainted)

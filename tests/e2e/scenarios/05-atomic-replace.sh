@@ -2,14 +2,14 @@
 # Atomic replace: with lpdemo_v1 live, insmod the cumulative lpdemo_v2 (replace=true). The kernel frees v1 when
 # v2's transition completes; watch shows v1 removed, the list shows only v2 enabled, /proc/cmdline shows v2.
 
-start_daemon || abort "livepatchd did not start"
-insmod_lp lpdemo_v1.ko || abort "cannot load lpdemo_v1"
+start_daemon || exit 1
+insmod_lp lpdemo_v1.ko || exit 1
 wait_transition lpdemo_v1
 wait_lpctl_state lpdemo_v1 enabled 15
 
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
-insmod_lp lpdemo_v2.ko || abort "cannot load lpdemo_v2"
+insmod_lp lpdemo_v2.ko || exit 1
 wait_transition lpdemo_v2
 wait_patch_gone lpdemo_v1
 wait_event "$W" transition-completed lpdemo_v2 15

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using LivePatchAgent.Client;
+using LivePatchAgent.Protocol.V1;
+using LivePatchAgent.Unit.Tests.Fixtures;
+
+namespace LivePatchAgent.Integration.Tests;
+
+/// <summary>
+/// Runs the real daemon entry point (<c>DaemonProgram.RunAsync</c>: argument parsing, configuration check, host,
+/// Kestrel on a Unix socket) in-process against a fixture root, on a temporary socket and state directory.
+/// </summary>
+public sealed class DaemonHarness : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly StringWriter _output = new();
+    private readonly StringWriter _error = new();
+    private Task<int>? _run;
+
+    private DaemonHarness(string directory)
+    {
+        Directory = directory;
+        SocketPath = Path.Combine(directory, "livepatchd.sock");
+        StateDir = Path.Combine(directory, "state");
+        ConfigFile = Path.Combine(directory, "livepatchd.json");
+        File.WriteAllText(ConfigFile, "{}");
+    }
+
+    public string Directory { get; }
+
+    public string SocketPath { get; }
+
+    public string StateDir { get; }
+
+    public string ConfigFile { get; }
+
+    public GrpcChannel Channel { get; private set; } = null!;
+
+    public Agent.AgentClient Client { get; private set; } = null!;
+
+    /// <summary>What the daemon wrote to its (redirected) stdout and stderr writers.</summary>
+    public string Errors => _error.ToString();
+
+    /// <summary>The daemon's exit code once it stopped.</summary>
+    public Task<int> Exited => _run ?? Task.FromResult(-1);
+
+    /// <summary>The arguments the harness passes; tests can run the same daemon through them.</summary>
+    public string[] Arguments(string hostRoot, params string[] settings) =>
+    [
+        "--config", ConfigFile,
+        "--host-root", hostRoot,
+        "--socket", SocketPath,
+        "--state-dir", StateDir,
+        "--no-dbus",
+        // Fast polling keeps the tests quick; the defaults are covered by the configuration tests.
+        "Watch:IdleInterval=00:00:00.050",
+        "Watch:TransitionInterval=00:00:00.020",
+        .. settings,
+    ];
+
+    public static async Task<DaemonHarness> StartAsync(SysfsFixture fixture, params string[] settings)
+    {
+        // Short directory: sun_path holds 107 bytes.
+        var directory = Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
+        System.IO.Directory.CreateDirectory(directory);
+        var harness = new DaemonHarness(directory);
+        await harness.StartAsync(harness.Arguments(fixture.Root, settings)).ConfigureAwait(false);
+        return harness;
+    }
+
+    private async Task StartAsync(string[] args)
+    {
+        _run = Task.Run(() => DaemonProgram.RunAsync(args, _output, _error, _stop.Token));
+        Channel = AgentChannel.Create(SocketPath);
+        Client = new Agent.AgentClient(Channel);
+
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_run.IsCompleted)
+            {
+                throw new InvalidOperationException($"livepatchd exited with {await _run.ConfigureAwait(false)}: {Errors}");
+            }
+
+            if (File.Exists(SocketPath))
+            {
+                try
+                {
+                    await Client.GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                    return;
+                }
+                catch (RpcException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                }
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"livepatchd did not start serving on {SocketPath}: {Errors}");
+            }
+
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds (tests must not rely on fixed sleeps).</summary>
+    public static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(10);
+        var watch = Stopwatch.StartNew();
+        while (!await condition().ConfigureAwait(false))
+        {
+            if (watch.Elapsed > limit)
+            {
+                throw new TimeoutException($"condition not met within {limit}");
+            }
+
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<int> StopAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        return _run is null ? 0 : await _run.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        Channel?.Dispose();
+        _stop.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using LivePatchAgent.Cli;
+
+namespace LivePatchAgent.Unit.Tests.Cli;
+
+/// <summary>lpctl's command line, run in-process: usage errors exit 2 (never System.CommandLine's 1).</summary>
+public sealed class LpctlCommandLineTests
+{
+    [Theory]
+    [InlineData(new string[0], "no command given")]
+    [InlineData(new[] { "bogus" }, "unrecognized command or argument 'bogus'")]
+    [InlineData(new[] { "status", "--bogus" }, "unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "-o", "xml", "status" }, "unknown output format \"xml\" (use table or json)")]
+    [InlineData(new[] { "status", "--output", "yaml" }, "unknown output format \"yaml\" (use table or json)")]
+    [InlineData(new[] { "info" }, "required argument 'NAME' missing for command: 'info'")]
+    [InlineData(new[] { "info", "a", "b" }, "unrecognized command or argument 'b'")]
+    [InlineData(new[] { "watch", "--count", "0" }, "--count needs a whole number of at least 1, not \"0\"")]
+    [InlineData(new[] { "watch", "--count", "many" }, "--count needs a whole number of at least 1, not \"many\"")]
+    [InlineData(new[] { "watch", "--timeout", "-1" }, "--timeout needs a positive number of seconds, not \"-1\"")]
+    [InlineData(new[] { "watch", "--timeout", "soon" }, "--timeout needs a positive number of seconds, not \"soon\"")]
+    [InlineData(new[] { "--socket", "", "status" }, "--socket needs a path")]
+    public async Task Usage_errors_exit_2_with_one_lpctl_line_each_and_a_hint(string[] args, string message)
+    {
+        var run = await RunAsync(args);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Equal("", run.Out);
+        var lines = run.Error.TrimEnd('\n').Split('\n');
+        Assert.Equal($"lpctl: {message}", lines[0]);
+        Assert.StartsWith("hint: run `lpctl", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Usage_hint_names_the_command_that_was_used()
+    {
+        var run = await RunAsync(["watch", "--count", "0"]);
+
+        Assert.EndsWith("hint: run `lpctl watch --help` for usage\n", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Too_long_socket_path_is_a_usage_error()
+    {
+        var run = await RunAsync(["--socket", "/tmp/" + new string('s', 200), "status"]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("too long for a Unix socket", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_every_command_and_the_global_options_on_stdout()
+    {
+        var run = await RunAsync(["--help"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        foreach (var expected in new[] { "status", "list", "info <NAME>", "watch", "--socket <PATH>", "-o, --output <table|json>", "LPCTL_SOCKET", "3 daemon unreachable" })
+        {
+            Assert.Contains(expected, run.Out, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("", run.Error);
+    }
+
+    [Fact]
+    public async Task Watch_help_describes_count_and_timeout()
+    {
+        var run = await RunAsync(["watch", "--help"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        Assert.Contains("--count <N>", run.Out, StringComparison.Ordinal);
+        Assert.Contains("--timeout <SECONDS>", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_name_and_version()
+    {
+        var run = await RunAsync(["--version"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        Assert.Matches(@"^lpctl \d+\.\d+\.\d+.*\n$", run.Out);
+    }
+
+    [Fact]
+    public async Task Global_options_are_accepted_after_the_command_too()
+    {
+        var socket = Path.Combine(Path.GetTempPath(), "lpctl-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+
+        var run = await RunAsync(["status", "-o", "json", "--socket", socket]);
+
+        Assert.Equal(ExitCodes.DaemonUnreachable, run.ExitCode);
+        Assert.Equal("", run.Out);
+        Assert.Contains($"lpctl: cannot reach livepatchd: socket {socket} does not exist (daemon-unreachable)\n", run.Error, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await Lpctl.RunAsync(args, new LpctlConsole(output, error, TimeZoneInfo.Utc), CancellationToken.None);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+}
