@@ -1,5 +1,5 @@
-using LivePatchAgent.Client;
 using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Client;
 using LivePatchAgent.Core.Errors;
 
 namespace LivePatchAgent.Cli;
@@ -41,6 +41,17 @@ internal static class ErrorReport
         return (message, HintFor(error));
     }
 
+    /// <summary>
+    /// The message and hint for a failure with a catalogue reason that did not come as a failed call, e.g. a
+    /// verification the daemon answered with <c>ok: false</c>. Same rules as for a failed call.
+    /// </summary>
+    public static (string Message, string? Hint) Describe(string message, string reason, OutputFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        return (format == OutputFormat.Json ? $"{message} ({reason})" : message, RemedyFor(reason));
+    }
+
     private static string? HintFor(AgentCallException error)
     {
         if (error.IsDaemonUnreachable)
@@ -48,16 +59,13 @@ internal static class ErrorReport
             return UnreachableHint;
         }
 
-        if (error.IsPermissionDenied)
-        {
-            return PermissionHint;
-        }
-
-        return error.KnownReason switch
-        {
-            null => $"this lpctl does not know the reason \"{error.Reason}\"; it may be older than livepatchd",
-            var known when known == ErrorReason.Unknown => null,
-            var known => known.Remedy,
-        };
+        return error.IsPermissionDenied ? PermissionHint : RemedyFor(error.Reason);
     }
+
+    private static string? RemedyFor(string reason) => ErrorReason.Find(reason) switch
+    {
+        null => $"this lpctl does not know the reason \"{reason}\"; it may be older than livepatchd",
+        var known when known == ErrorReason.Unknown => null,
+        var known => known.Remedy,
+    };
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
-using LivePatchAgent.Client;
 using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Client;
 
 namespace LivePatchAgent.Cli;
 

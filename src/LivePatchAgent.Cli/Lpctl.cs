@@ -17,6 +17,9 @@ internal static class Lpctl
         new StatusCommand(),
         new ListCommand(),
         new InfoCommand(),
+        new VerifyCommand(),
+        new LoadCommand(),
+        new UnloadCommand(),
         new WatchCommand(),
     ];
 

@@ -16,11 +16,8 @@ public sealed class AgentCallException : Exception
     /// <summary>The ErrorInfo domain livepatchd puts on its errors.</summary>
     public const string DaemonDomain = "livepatchd";
 
-    /// <summary>
-    /// The reason for a caller the daemon refuses. Not in the Core catalogue yet (the access checks land in a later
-    /// issue); the client recognises the gRPC status code already, so lpctl's exit code 4 works today.
-    /// </summary>
-    public const string PermissionDeniedReason = "permission-denied";
+    /// <summary>The reason for a caller the daemon refuses; also inferred from the PERMISSION_DENIED status code.</summary>
+    public static readonly string PermissionDeniedReason = Core.Errors.ErrorReason.PermissionDenied.Code;
 
     public AgentCallException(string reason, StatusCode statusCode, string message, string socketPath,
         Exception? innerException = null)
@@ -84,6 +81,13 @@ public sealed class AgentCallException : Exception
                 DaemonMessage(exception, $"livepatchd failed the request ({exception.StatusCode})"), socketPath,
                 exception),
         };
+    }
+
+    /// <summary>Whether the failure carries a livepatchd ErrorInfo reason (rather than only a gRPC status).</summary>
+    public static bool CarriesDaemonReason(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return TryGetErrorInfo(exception) is { Domain: DaemonDomain, Reason.Length: > 0 };
     }
 
     /// <summary>The error for a call that never reached the daemon, with the socket-level cause in words.</summary>

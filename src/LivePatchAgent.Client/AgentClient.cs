@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Client;
@@ -17,6 +20,25 @@ public sealed class AgentClient : IDisposable
     /// daemon; monitoring that runs lpctl every minute must not pile up hung processes.
     /// </summary>
     public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The least time a module upload for verification may take: the bytes (up to Limits:MaxModuleSize) cross the
+    /// socket and the daemon hashes them and checks the signature, which is more than answering from memory.
+    /// </summary>
+    public static readonly TimeSpan UploadCallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The daemon's default wait for a load or unload (Limits:OperationTimeout). Used to bound the call when the
+    /// caller gives no timeout and the daemon applies its own.
+    /// </summary>
+    public static readonly TimeSpan DefaultOperationTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// What a load or unload call may take beyond its operation timeout: the upload, the verification, the module
+    /// removal after the wait, and the answer. Without a margin the client would give up just before the daemon
+    /// reports the outcome it waited for.
+    /// </summary>
+    public static readonly TimeSpan OperationDeadlineMargin = TimeSpan.FromSeconds(15);
 
     private readonly GrpcChannel _channel;
     private readonly Agent.AgentClient _agent;
@@ -54,6 +76,81 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
+    /// Runs every check the daemon makes before a load on <paramref name="module"/>, without loading it. A module
+    /// that fails a check is not an error: the answer says so (<c>ok</c> false, with the reason) and lists every
+    /// check. Errors are for requests the daemon could not run at all, e.g. "module-too-large".
+    /// </summary>
+    /// <param name="module">The module file's contents; uploaded, since the daemon never opens client paths.</param>
+    /// <param name="fileName">The file's name, for the daemon's messages and journal only.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<VerifyModuleResponse> VerifyModuleAsync(byte[] module, string fileName,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(fileName);
+        var request = new VerifyModuleRequest { Module = Wrap(module), FileName = fileName };
+        var deadline = _callTimeout > UploadCallTimeout ? _callTimeout : UploadCallTimeout;
+        return CallAsync((agent, options) => agent.VerifyModuleAsync(request, options), deadline,
+            UploadError(module.Length), cancellationToken);
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="module"/> and loads exactly those bytes, then waits for the patching transition
+    /// unless <paramref name="noWait"/>. Fails with the reason of the first failed check or the kernel's refusal;
+    /// a transition that is still running at the timeout is not an error (<c>transition_completed</c> is false).
+    /// </summary>
+    /// <param name="module">The module file's contents.</param>
+    /// <param name="fileName">The file's name, for the daemon's messages and journal only.</param>
+    /// <param name="noWait">Return once the kernel accepted the module, without waiting for the transition.</param>
+    /// <param name="timeout">
+    /// How long the daemon waits for the transition and retries a busy kernel; null for the daemon's default
+    /// (Limits:OperationTimeout). The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call (the daemon stops waiting; a module already loaded stays).</param>
+    public Task<LoadPatchResponse> LoadPatchAsync(byte[] module, string fileName, bool noWait, TimeSpan? timeout,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(fileName);
+        var request = new LoadPatchRequest { Module = Wrap(module), FileName = fileName, NoWait = noWait };
+        if (timeout is { } value)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+        }
+
+        var operation = $"loading {fileName}";
+        return CallAsync((agent, options) => agent.LoadPatchAsync(request, options), OperationDeadline(timeout),
+            error => UploadError(module.Length)(error) ?? OperationDeadlineError(error, operation, timeout),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Disables the patch <paramref name="name"/>, waits for its unpatching transition, and removes its module;
+    /// also removes a leftover module (replaced or disabled, still loaded). Fails with "patch-not-found" when
+    /// there is neither.
+    /// </summary>
+    /// <param name="name">The patch (module) name.</param>
+    /// <param name="timeout">
+    /// How long the daemon waits for the transition and for the module to become free; null for its default.
+    /// The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<UnloadPatchResponse> UnloadPatchAsync(string name, TimeSpan? timeout,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new UnloadPatchRequest { Name = name };
+        if (timeout is { } value)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+        }
+
+        var operation = $"unloading {name}";
+        return CallAsync((agent, options) => agent.UnloadPatchAsync(request, options), OperationDeadline(timeout),
+            error => OperationDeadlineError(error, operation, timeout), cancellationToken);
+    }
+
+    /// <summary>
     /// The daemon's events as they happen, until the caller cancels or the daemon ends the stream. A connection
     /// failure surfaces on the first iteration.
     /// </summary>
@@ -84,10 +181,25 @@ public sealed class AgentClient : IDisposable
 
     public void Dispose() => _channel.Dispose();
 
-    private async Task<T> UnaryAsync<T>(Func<Agent.AgentClient, CallOptions, AsyncUnaryCall<T>> call,
-        CancellationToken cancellationToken)
+    /// <summary>The deadline of a load or unload call: the operation's own timeout plus the margin.</summary>
+    public static TimeSpan OperationDeadline(TimeSpan? timeout) =>
+        (timeout ?? DefaultOperationTimeout) + OperationDeadlineMargin;
+
+    private Task<T> UnaryAsync<T>(Func<Agent.AgentClient, CallOptions, AsyncUnaryCall<T>> call,
+        CancellationToken cancellationToken) =>
+        CallAsync(call, _callTimeout, translate: null, cancellationToken);
+
+    /// <param name="call">Starts the call.</param>
+    /// <param name="deadline">How long the call may take.</param>
+    /// <param name="translate">
+    /// A call-specific meaning for a failure without a daemon reason (e.g. the transport's size limit on an
+    /// upload); null to use the general mapping.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    private async Task<T> CallAsync<T>(Func<Agent.AgentClient, CallOptions, AsyncUnaryCall<T>> call, TimeSpan deadline,
+        Func<RpcException, AgentCallException?>? translate, CancellationToken cancellationToken)
     {
-        var options = new CallOptions(deadline: DateTime.UtcNow + _callTimeout, cancellationToken: cancellationToken);
+        var options = new CallOptions(deadline: DateTime.UtcNow + deadline, cancellationToken: cancellationToken);
         try
         {
             using var pending = call(_agent, options);
@@ -95,12 +207,52 @@ public sealed class AgentClient : IDisposable
         }
         catch (RpcException ex)
         {
-            throw Translate(ex, cancellationToken);
+            throw Translate(ex, cancellationToken, translate);
         }
     }
 
-    private Exception Translate(RpcException exception, CancellationToken cancellationToken) =>
-        exception.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested
-            ? new OperationCanceledException("the call was cancelled", exception, cancellationToken)
-            : AgentCallException.FromRpcException(exception, SocketPath);
+    // The module is not copied: protobuf serialises the caller's array as it is, and a module may be large.
+    private static ByteString Wrap(byte[] module) => UnsafeByteOperations.UnsafeWrap(module);
+
+    /// <summary>
+    /// An upload beyond the daemon's gRPC message limit (Limits:MaxModuleSize plus a margin) is refused by the
+    /// transport before the daemon's own size check runs; it is the same problem, so it gets the same reason.
+    /// </summary>
+    private Func<RpcException, AgentCallException?> UploadError(long size) => exception =>
+        exception.StatusCode == StatusCode.ResourceExhausted
+            ? new AgentCallException(ErrorReason.ModuleTooLarge.Code, exception.StatusCode,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"livepatchd refused the upload: the module is {size} bytes, more than it accepts (Limits:MaxModuleSize)"),
+                SocketPath, exception)
+            : null;
+
+    /// <summary>
+    /// A load or unload that outlives its deadline was accepted by the daemon, so the daemon is not unreachable:
+    /// the operation may still be running, and the user must look before retrying.
+    /// </summary>
+    private AgentCallException? OperationDeadlineError(RpcException exception, string operation, TimeSpan? timeout) =>
+        exception.StatusCode == StatusCode.DeadlineExceeded
+            ? new AgentCallException(ErrorReason.Unknown.Code, exception.StatusCode,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"livepatchd did not answer within {OperationDeadline(timeout).TotalSeconds:0.###} s while {operation}; it may still be in progress: check `lpctl status` and `lpctl list` before retrying"),
+                SocketPath, exception)
+            : null;
+
+    private Exception Translate(RpcException exception, CancellationToken cancellationToken,
+        Func<RpcException, AgentCallException?>? translate = null)
+    {
+        if (exception.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            return new OperationCanceledException("the call was cancelled", exception, cancellationToken);
+        }
+
+        // The daemon's own reason always wins; the call-specific meaning is for failures that carry none.
+        if (translate is not null && !AgentCallException.CarriesDaemonReason(exception)
+            && translate(exception) is { } specific)
+        {
+            return specific;
+        }
+
+        return AgentCallException.FromRpcException(exception, SocketPath);
+    }
 }

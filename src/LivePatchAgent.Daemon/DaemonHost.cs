@@ -7,8 +7,10 @@ using LivePatchAgent.Daemon.Api;
 using LivePatchAgent.Daemon.Configuration;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
+using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Watching;
 using LivePatchAgent.Linux;
+using LivePatchAgent.Linux.Native;
 using LivePatchAgent.Linux.Sysfs;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -39,7 +41,8 @@ internal static class DaemonHost
             .AddDaemonLogging(builder.Logging)
             .AddDaemonOptions()
             .AddKernelWatching()
-            .AddAgentApi();
+            .AddPatchOperations()
+            .AddAgentApi(configuration);
         builder.Host.UseSystemd();
 
         var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
@@ -82,6 +85,10 @@ internal static class DaemonHost
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         services.AddSingleton<IValidateOptions<WatchOptions>, WatchOptionsValidator>();
         services.AddSingleton<IValidateOptions<DBusOptions>, DBusOptionsValidator>();
+        services.AddOptions<VerificationOptions>().BindConfiguration(VerificationOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<VerificationOptions>, VerificationOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
         return services;
     }
 
@@ -98,14 +105,27 @@ internal static class DaemonHost
         return services;
     }
 
-    private static IServiceCollection AddAgentApi(this IServiceCollection services)
+    private static IServiceCollection AddPatchOperations(this IServiceCollection services)
     {
+        services.AddSingleton(sp => new LivepatchControl(sp.GetRequiredService<HostPaths>()));
+        services.AddSingleton<ModuleVerification>();
+        services.AddSingleton<IKernelModuleLoader, KernelModuleLoader>();
+        services.AddSingleton<IOperationJournal, LoggingOperationJournal>();
+        services.AddSingleton<PatchOperations>();
+        return services;
+    }
+
+    private static IServiceCollection AddAgentApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new();
+        // Resolved eagerly at start (see DaemonProgram), so "started at" is the start, not the first request.
         services.AddSingleton(sp => new DaemonInfo(Version, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<ErrorInterceptor>();
             o.EnableDetailedErrors = false;
-            o.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            // A module upload is one message: the limit is the module limit plus room for the other fields.
+            o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, limits.MaxModuleSize + (1 << 20));
         });
         services.AddGrpcHealthChecks().AddCheck<KernelWatcherHealthCheck>("kernel-watcher");
 

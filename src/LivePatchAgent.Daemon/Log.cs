@@ -35,4 +35,13 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "livepatchd stopping")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(11, LogLevel.Information, "operation #{Id} {Operation} {Patch} started by {Caller} (sha256 {Sha256})")]
+    public static partial void OperationStarted(ILogger logger, long id, string operation, string patch, string caller, string sha256);
+
+    [LoggerMessage(12, LogLevel.Information, "operation #{Id} {Operation} {Patch} finished: {Outcome} ({Reason}): {Message}")]
+    public static partial void OperationFinished(ILogger logger, long id, string operation, string patch, string outcome, string reason, string message);
+
+    [LoggerMessage(13, LogLevel.Information, "kernel is busy with another transition; retrying {Operation} of {Patch} in {Delay}")]
+    public static partial void RetryingBusy(ILogger logger, string operation, string patch, TimeSpan delay);
 }

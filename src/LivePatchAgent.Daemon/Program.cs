@@ -14,7 +14,17 @@ internal static class DaemonProgram
     public const int ExitFailure = 1;
     public const int ExitConfig = 78;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, overrides: null, cancellationToken);
+
+    /// <summary>Runs the daemon; <paramref name="overrides"/> replaces services after composition (tests only).</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Where data goes (config show, help).</param>
+    /// <param name="error">Where error lines go.</param>
+    /// <param name="overrides">The integration tests stand a simulated kernel loader here.</param>
+    /// <param name="cancellationToken">Stops the daemon.</param>
+    public static async Task<int> RunAsync(
+        string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? overrides, CancellationToken cancellationToken)
     {
         var invocation = DaemonCommandLine.Parse(args, output, error, out var exitCode);
         if (invocation is null)
@@ -50,16 +60,16 @@ internal static class DaemonProgram
             return ExitOk;
         }
 
-        return await ServeAsync(configuration, error, cancellationToken).ConfigureAwait(false);
+        return await ServeAsync(configuration, error, overrides, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(IConfiguration configuration, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(IConfiguration configuration, TextWriter error, Action<IServiceCollection>? overrides, CancellationToken cancellationToken)
     {
         try
         {
             var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
             var staleRemoved = UnixSocketEndpoint.Prepare(api.SocketPath);
-            await using var app = DaemonHost.Build(configuration);
+            await using var app = DaemonHost.Build(configuration, overrides);
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("livepatchd");
             if (staleRemoved)
             {
@@ -67,6 +77,7 @@ internal static class DaemonProgram
             }
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            _ = app.Services.GetRequiredService<LivePatchAgent.Daemon.Api.DaemonInfo>();
             var view = app.Services.GetRequiredService<LivePatchAgent.Core.State.StateStore>().Current;
             Log.Started(logger, DaemonHost.Version, api.SocketPath,
                 app.Services.GetRequiredService<IOptions<PathsOptions>>().Value.HostRoot,

@@ -41,6 +41,9 @@ public sealed class HostPaths
 
     public string KernelCommandLine => Under("proc/cmdline");
 
+    /// <summary>The running kernel's modules, /lib/modules/&lt;release&gt;.</summary>
+    public string KernelModulesDir(string release) => Under(Path.Combine("lib/modules", release));
+
     public string PatchDir(string patch) => Path.Combine(Livepatch, patch);
 
     public string ModuleDir(string module) => Path.Combine(SysModule, module);

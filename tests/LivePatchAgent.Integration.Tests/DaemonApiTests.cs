@@ -121,7 +121,7 @@ public sealed class DaemonApiTests : IDisposable
         await using var daemon = await DaemonHarness.StartAsync(_fixture, "Watch:IdleInterval=00:00:01", "Watch:TransitionInterval=00:00:00.100");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var call = daemon.Client.WatchEvents(new WatchEventsRequest(), cancellationToken: cts.Token);
-        await Task.Delay(200, cts.Token); // the stream is open once the server has accepted the call
+        await call.ResponseHeadersAsync; // sent once the subscription exists
 
         _fixture.SetTransition("lpdemo_v1", false);
         var flipped = DateTime.UtcNow;
@@ -144,7 +144,7 @@ public sealed class DaemonApiTests : IDisposable
         await using var daemon = await DaemonHarness.StartAsync(_fixture);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var call = daemon.Client.WatchEvents(new WatchEventsRequest(), cancellationToken: cts.Token);
-        await Task.Delay(200, cts.Token);
+        await call.ResponseHeadersAsync;
 
         _fixture.SetTransition("lpdemo_v1", true).SetEnabled("lpdemo_v1", false);
         var kinds = new List<EventKind>();

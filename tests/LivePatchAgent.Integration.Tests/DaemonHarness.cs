@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using LivePatchAgent.Client;
+using LivePatchAgent.Linux.Native;
+using Microsoft.Extensions.DependencyInjection;
 using LivePatchAgent.Protocol.V1;
 using LivePatchAgent.Unit.Tests.Fixtures;
 
@@ -59,19 +61,24 @@ public sealed class DaemonHarness : IAsyncDisposable
         .. settings,
     ];
 
-    public static async Task<DaemonHarness> StartAsync(SysfsFixture fixture, params string[] settings)
+    public static Task<DaemonHarness> StartAsync(SysfsFixture fixture, params string[] settings) =>
+        StartAsync(fixture, null, settings);
+
+    /// <summary>Starts the daemon with <paramref name="loader"/> standing in for the kernel's module syscalls.</summary>
+    public static async Task<DaemonHarness> StartAsync(SysfsFixture fixture, IKernelModuleLoader? loader, params string[] settings)
     {
         // Short directory: sun_path holds 107 bytes.
         var directory = Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
         System.IO.Directory.CreateDirectory(directory);
         var harness = new DaemonHarness(directory);
-        await harness.StartAsync(harness.Arguments(fixture.Root, settings)).ConfigureAwait(false);
+        Action<IServiceCollection>? overrides = loader is null ? null : services => services.AddSingleton(loader);
+        await harness.StartAsync(harness.Arguments(fixture.Root, settings), overrides).ConfigureAwait(false);
         return harness;
     }
 
-    private async Task StartAsync(string[] args)
+    private async Task StartAsync(string[] args, Action<IServiceCollection>? overrides)
     {
-        _run = Task.Run(() => DaemonProgram.RunAsync(args, _output, _error, _stop.Token));
+        _run = Task.Run(() => DaemonProgram.RunAsync(args, _output, _error, overrides, _stop.Token));
         Channel = AgentChannel.Create(SocketPath);
         Client = new Agent.AgentClient(Channel);
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using LivePatchAgent.Client;
 using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Client;
+using LivePatchAgent.Core.Errors;
 
 namespace LivePatchAgent.Cli.Commands;
 
@@ -41,6 +42,12 @@ internal abstract class AgentCommand
             var invocation = new CommandInvocation(client, format, console);
             return await ExecuteAsync(invocation, parseResult, cancellationToken).ConfigureAwait(false);
         }
+        catch (CommandFailedException ex)
+        {
+            var (message, hint) = ex.Reason is null ? (ex.Message, ex.Hint) : ErrorReport.Describe(ex.Message, ex.Reason, format);
+            ErrorReport.Write(console.Error, message, ex.Hint ?? hint);
+            return ExitCodes.Failed;
+        }
         catch (AgentCallException ex)
         {
             var (message, hint) = ErrorReport.Describe(ex, format);
@@ -59,7 +66,8 @@ internal abstract class AgentCommand
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The boundary for what lpctl did not foresee: one line, reason "internal", never a stack trace dump.
-            ErrorReport.Write(console.Error, $"internal error: {ex.GetType().Name}: {ex.Message}",
+            var reason = format == OutputFormat.Json ? $" ({ErrorReason.Internal.Code})" : "";
+            ErrorReport.Write(console.Error, $"internal error: {ex.GetType().Name}: {ex.Message}{reason}",
                 "this is a bug in lpctl; please report it with the command line you ran");
             return ExitCodes.Failed;
         }
@@ -91,6 +99,20 @@ internal sealed class CommandInvocation(AgentClient client, OutputFormat format,
 
     /// <summary>A message for the user on stderr (never stdout, which carries data only).</summary>
     public void ReportError(string message, string? hint = null) => ErrorReport.Write(console.Error, message, hint);
+}
+
+/// <summary>
+/// The command failed for a reason lpctl itself established (a file it cannot read, a verification that did not
+/// pass, a transition still running): exit code 1 and this message on stderr.
+/// </summary>
+/// <param name="message">The "lpctl: ..." line, lowercase and specific.</param>
+/// <param name="reason">The catalogue reason, when one applies; appended with <c>-o json</c>.</param>
+/// <param name="hint">What to do; null for the reason's remedy from the catalogue (or no hint).</param>
+internal sealed class CommandFailedException(string message, string? reason = null, string? hint = null) : Exception(message)
+{
+    public string? Reason { get; } = reason;
+
+    public string? Hint { get; } = hint;
 }
 
 /// <summary>Writing to stdout failed: the reading end of the pipe is closed.</summary>

@@ -6,20 +6,10 @@ namespace LivePatchAgent.Cli.Commands;
 /// <summary><c>lpctl info NAME</c>: one live patch in full, with every object and function.</summary>
 internal sealed class InfoCommand : AgentCommand
 {
-    private readonly Argument<string> _name = new("NAME")
-    {
-        Description = "The patch (module) name, as `lpctl list` shows it",
-    };
+    private readonly Argument<string> _name = OptionParsers.Name("The patch (module) name, as `lpctl list` shows it");
 
     protected override Command CreateCommand()
     {
-        _name.Validators.Add(result =>
-        {
-            if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string>()))
-            {
-                result.AddError("the patch name is empty");
-            }
-        });
         return new Command("info", "Show one live patch in detail: state, module facts, every patched object and function")
         {
             _name,

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Globalization;
 using LivePatchAgent.Cli.Output;
 
@@ -25,7 +24,7 @@ internal sealed class WatchCommand : AgentCommand
     {
         Description = "Exit (code 0) after printing N events",
         HelpName = "N",
-        CustomParser = result => ParseOrReport<int>(result, "--count", "a whole number of at least 1",
+        CustomParser = result => OptionParsers.ParseOrReport<int>(result, "--count", "a whole number of at least 1",
             static text => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1
                 ? n
                 : null),
@@ -35,7 +34,7 @@ internal sealed class WatchCommand : AgentCommand
     {
         Description = "Stop after SECONDS; exit 0, or 1 when --count events did not all arrive in time",
         HelpName = "SECONDS",
-        CustomParser = result => ParseOrReport<double>(result, "--timeout", "a positive number of seconds",
+        CustomParser = result => OptionParsers.ParseOrReport<double>(result, "--timeout", "a positive number of seconds",
             static text => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s)
                 && s > 0 && s <= MaxTimeoutSeconds
                 ? s
@@ -102,25 +101,5 @@ internal sealed class WatchCommand : AgentCommand
         invocation.ReportError("livepatchd ended the event stream",
             "the daemon may be stopping; check `systemctl status livepatchd`");
         return ExitCodes.Failed;
-    }
-
-    // A custom parser rather than a validator: validators also run when the built-in conversion failed, and
-    // reading the value then throws instead of reporting a usage error.
-    private static T? ParseOrReport<T>(ArgumentResult result, string option, string expected, Func<string, T?> parse)
-        where T : struct
-    {
-        if (result.Tokens.Count == 0)
-        {
-            return null;
-        }
-
-        var text = result.Tokens[0].Value;
-        if (parse(text) is { } value)
-        {
-            return value;
-        }
-
-        result.AddError($"{option} needs {expected}, not \"{text}\"");
-        return null;
     }
 }

@@ -14,6 +14,7 @@ internal sealed record StatusDocument(
     KernelDocument? Kernel,
     uint PatchCount,
     uint EnabledPatchCount,
+    uint LeftoverCount,
     TransitionDocument? Transition,
     DateTime? SnapshotTime,
     IReadOnlyList<ProblemDocument> Problems)
@@ -44,7 +45,7 @@ internal sealed record TransitionDocument(string? Patch, bool Patching, DateTime
 internal sealed record ProblemDocument(string? Path, string Message);
 
 /// <summary>The output of <c>lpctl -o json list</c>.</summary>
-internal sealed record PatchListDocument(IReadOnlyList<PatchDocument> Patches)
+internal sealed record PatchListDocument(IReadOnlyList<PatchDocument> Patches, IReadOnlyList<LeftoverDocument> Leftovers)
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
@@ -77,6 +78,84 @@ internal sealed record PatchFunctionDocument(string Name, uint Sympos);
 /// <summary>The patch's module facts from /sys/module.</summary>
 internal sealed record ModuleDocument(int? Refcnt, string? Taint, string? Srcversion, string? Initstate);
 
+/// <summary>
+/// A live patch module that is still loaded but no longer registered (replaced or disabled), in <c>list</c>;
+/// <c>lpctl unload NAME</c> removes it.
+/// </summary>
+internal sealed record LeftoverDocument(string Name, ModuleDocument? Module);
+
+/// <summary>
+/// What the daemon's verification found: every check, the module's facts and the kernel's own policy. The
+/// <c>verify</c> document (<see cref="VerifyDocument"/>) and the <c>verification</c> of <c>load</c>.
+/// </summary>
+internal record VerificationDocument(
+    bool Ok,
+    string? Reason,
+    string? Message,
+    IReadOnlyList<CheckDocument> Checks,
+    ModuleReportDocument? Module,
+    KernelPolicyDocument? KernelPolicy);
+
+/// <summary>The output of <c>lpctl -o json verify FILE</c>.</summary>
+internal sealed record VerifyDocument(
+    bool Ok,
+    string? Reason,
+    string? Message,
+    IReadOnlyList<CheckDocument> Checks,
+    ModuleReportDocument? Module,
+    KernelPolicyDocument? KernelPolicy)
+    : VerificationDocument(Ok, Reason, Message, Checks, Module, KernelPolicy)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>One verification check: <c>result</c> is passed, failed or skipped; <c>reason</c> only when failed.</summary>
+internal sealed record CheckDocument(string Name, string Result, string? Detail, string? Reason);
+
+/// <summary>What the module says about itself. Facts the daemon could not read (a malformed file) are null.</summary>
+internal sealed record ModuleReportDocument(
+    string? Name,
+    ulong Size,
+    string? Sha256,
+    string? Vermagic,
+    bool Livepatch,
+    string? Srcversion,
+    string? License,
+    string? Description,
+    IReadOnlyList<string> Depends,
+    SignatureDocument? Signature,
+    IReadOnlyList<ModinfoDocument> Modinfo);
+
+/// <summary>The module's appended signature; <c>signer</c>, <c>keyId</c> and <c>digestAlgorithm</c> null when unknown.</summary>
+internal sealed record SignatureDocument(bool Present, string? Signer, string? KeyId, string? DigestAlgorithm, bool Trusted);
+
+/// <summary>One .modinfo key=value pair, in file order (keys may repeat).</summary>
+internal sealed record ModinfoDocument(string Key, string Value);
+
+/// <summary>The kernel's own module policy, which may refuse a module livepatchd accepts.</summary>
+internal sealed record KernelPolicyDocument(bool? SigEnforce, string? Lockdown, bool? ModulesDisabled, IReadOnlyList<string> Warnings);
+
+/// <summary>The output of <c>lpctl -o json load FILE</c>.</summary>
+internal sealed record LoadDocument(
+    string Name,
+    bool TransitionCompleted,
+    double? ElapsedSeconds,
+    string? Message,
+    PatchDocument? Patch,
+    VerificationDocument? Verification)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>The output of <c>lpctl -o json unload NAME</c>.</summary>
+internal sealed record UnloadDocument(string Name, bool WasLeftover, double? ElapsedSeconds, string? Message)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
 /// <summary>One line of <c>lpctl -o json watch</c> (JSON Lines: one compact object per event).</summary>
 internal sealed record EventDocument(
     ulong Sequence,
@@ -105,4 +184,7 @@ internal sealed record EventDocument(
 [JsonSerializable(typeof(PatchListDocument))]
 [JsonSerializable(typeof(PatchInfoDocument))]
 [JsonSerializable(typeof(EventDocument))]
+[JsonSerializable(typeof(VerifyDocument))]
+[JsonSerializable(typeof(LoadDocument))]
+[JsonSerializable(typeof(UnloadDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -33,6 +33,7 @@ internal static class JsonOutput
             Kernel: status.Kernel is { } kernel ? ToDocument(kernel) : null,
             PatchCount: status.PatchCount,
             EnabledPatchCount: status.EnabledPatchCount,
+            LeftoverCount: status.LeftoverCount,
             Transition: status.Transition is { } transition
                 ? new TransitionDocument(
                     ProtocolNames.NullIfEmpty(transition.Patch),
@@ -66,7 +67,9 @@ internal static class JsonOutput
     public static PatchListDocument ToDocument(ListPatchesResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return new PatchListDocument([.. response.Patches.Select(ToDocument)]);
+        return new PatchListDocument(
+            [.. response.Patches.Select(ToDocument)],
+            [.. response.Leftovers.Select(l => new LeftoverDocument(l.Name, ToDocument(l.Module)))]);
     }
 
     public static PatchDocument ToDocument(Patch patch)
@@ -86,13 +89,91 @@ internal static class JsonOutput
                     o.HasPatched ? o.Patched : null,
                     [.. o.Functions.Select(f => new PatchFunctionDocument(f.Name, f.Sympos))])),
             ],
-            Module: patch.Module is { } module
-                ? new ModuleDocument(
-                    module.HasRefcnt ? module.Refcnt : null,
-                    ProtocolNames.NullIfEmpty(module.Taint),
-                    ProtocolNames.NullIfEmpty(module.Srcversion),
-                    ProtocolNames.NullIfEmpty(module.Initstate))
+            Module: ToDocument(patch.Module));
+    }
+
+    private static ModuleDocument? ToDocument(ModuleFacts? module) =>
+        module is null
+            ? null
+            : new ModuleDocument(
+                module.HasRefcnt ? module.Refcnt : null,
+                ProtocolNames.NullIfEmpty(module.Taint),
+                ProtocolNames.NullIfEmpty(module.Srcversion),
+                ProtocolNames.NullIfEmpty(module.Initstate));
+
+    public static VerifyDocument ToDocument(VerifyModuleResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var verification = ToVerification(response);
+        return new VerifyDocument(verification.Ok, verification.Reason, verification.Message, verification.Checks,
+            verification.Module, verification.KernelPolicy);
+    }
+
+    public static VerificationDocument ToVerification(VerifyModuleResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new VerificationDocument(
+            Ok: response.Ok,
+            Reason: ProtocolNames.NullIfEmpty(response.Reason),
+            Message: ProtocolNames.NullIfEmpty(response.Message),
+            Checks:
+            [
+                .. response.Checks.Select(c => new CheckDocument(
+                    c.Name,
+                    ProtocolNames.Of(c.Result),
+                    ProtocolNames.NullIfEmpty(c.Detail),
+                    ProtocolNames.NullIfEmpty(c.Reason))),
+            ],
+            Module: response.Module is { } module ? ToDocument(module) : null,
+            KernelPolicy: response.KernelPolicy is { } policy
+                ? new KernelPolicyDocument(
+                    policy.HasSigEnforce ? policy.SigEnforce : null,
+                    ProtocolNames.NullIfEmpty(policy.Lockdown),
+                    policy.HasModulesDisabled ? policy.ModulesDisabled : null,
+                    [.. policy.Warnings])
                 : null);
+    }
+
+    private static ModuleReportDocument ToDocument(ModuleReport module) => new(
+        Name: ProtocolNames.NullIfEmpty(module.Name),
+        Size: module.Size,
+        Sha256: ProtocolNames.NullIfEmpty(module.Sha256),
+        Vermagic: ProtocolNames.NullIfEmpty(module.Vermagic),
+        Livepatch: module.Livepatch,
+        Srcversion: ProtocolNames.NullIfEmpty(module.Srcversion),
+        License: ProtocolNames.NullIfEmpty(module.License),
+        Description: ProtocolNames.NullIfEmpty(module.Description),
+        Depends: [.. module.Depends],
+        Signature: module.Signature is { } signature
+            ? new SignatureDocument(
+                signature.Present,
+                ProtocolNames.NullIfEmpty(signature.Signer),
+                ProtocolNames.NullIfEmpty(signature.KeyId),
+                ProtocolNames.NullIfEmpty(signature.DigestAlgorithm),
+                signature.Trusted)
+            : null,
+        Modinfo: [.. module.Modinfo.Select(f => new ModinfoDocument(f.Key, f.Value))]);
+
+    public static LoadDocument ToDocument(LoadPatchResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new LoadDocument(
+            Name: response.Name,
+            TransitionCompleted: response.TransitionCompleted,
+            ElapsedSeconds: ToSeconds(response.Elapsed),
+            Message: ProtocolNames.NullIfEmpty(response.Message),
+            Patch: response.Patch is { } patch ? ToDocument(patch) : null,
+            Verification: response.Verification is { } verification ? ToVerification(verification) : null);
+    }
+
+    public static UnloadDocument ToDocument(UnloadPatchResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new UnloadDocument(
+            Name: response.Name,
+            WasLeftover: response.WasLeftover,
+            ElapsedSeconds: ToSeconds(response.Elapsed),
+            Message: ProtocolNames.NullIfEmpty(response.Message));
     }
 
     public static EventDocument ToDocument(Event e)

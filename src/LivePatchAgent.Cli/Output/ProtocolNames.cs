@@ -48,6 +48,14 @@ internal static class ProtocolNames
         _ => Unknown,
     };
 
+    public static string Of(CheckResult result) => result switch
+    {
+        CheckResult.Passed => "passed",
+        CheckResult.Failed => "failed",
+        CheckResult.Skipped => "skipped",
+        _ => Unknown,
+    };
+
     /// <summary>Protobuf has no null string: "" means unknown or absent.</summary>
     public static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

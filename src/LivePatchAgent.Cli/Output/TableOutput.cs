@@ -11,6 +11,10 @@ namespace LivePatchAgent.Cli.Output;
 /// </summary>
 internal static class TableOutput
 {
+    /// <summary>The heading of the leftover section of <c>lpctl list</c>.</summary>
+    public const string LeftoversHeading =
+        "leftover modules (replaced or disabled, still loaded; remove with lpctl unload NAME)";
+
     private const string UnknownText = "unknown";
 
     // Wide enough for the longest kind ("transition-completed") so the patch column lines up.
@@ -21,13 +25,21 @@ internal static class TableOutput
     {
         ArgumentNullException.ThrowIfNull(status);
         var kernel = status.Kernel ?? new KernelFacts();
-        var block = new KeyValueBlock()
+        var block = new KeyValueBlock();
+        block
             .Add("Kernel", KernelText(kernel))
             .Add("Livepatch", kernel.LivepatchSupported
                 ? "supported"
                 : "not supported by this kernel (/sys/kernel/livepatch is missing)")
             .Add("State", StateText(status.State))
-            .Add("Patches", $"{status.PatchCount} ({status.EnabledPatchCount} enabled)")
+            .Add("Patches", $"{status.PatchCount} ({status.EnabledPatchCount} enabled)");
+        if (status.LeftoverCount > 0)
+        {
+            block.Add("Leftovers", Plural(status.LeftoverCount, "module")
+                + " (replaced or disabled, still loaded; see `lpctl list`)");
+        }
+
+        block
             .Add("Transition", TransitionText(status.Transition, zone))
             .Add("Taint", TaintText(kernel))
             .Add("Lockdown", Known(kernel.Lockdown))
@@ -50,11 +62,29 @@ internal static class TableOutput
     public static string PatchList(ListPatchesResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        if (response.Patches.Count == 0)
+        var text = new StringBuilder(response.Patches.Count == 0 ? "no live patches loaded\n" : PatchTable(response));
+        if (response.Leftovers.Count > 0)
         {
-            return "no live patches loaded\n";
+            var leftovers = new TextTable("NAME", "REFCNT", "TAINT", "SRCVERSION", "INITSTATE");
+            foreach (var leftover in response.Leftovers)
+            {
+                var module = leftover.Module ?? new ModuleFacts();
+                leftovers.AddRow(
+                    leftover.Name,
+                    module.HasRefcnt ? module.Refcnt.ToString(CultureInfo.InvariantCulture) : "-",
+                    Dash(module.Taint),
+                    Dash(module.Srcversion),
+                    Dash(module.Initstate));
+            }
+
+            text.Append('\n').Append(LeftoversHeading).Append(":\n").Append(leftovers);
         }
 
+        return text.ToString();
+    }
+
+    private static string PatchTable(ListPatchesResponse response)
+    {
         var table = new TextTable("NAME", "STATE", "OBJECTS", "FUNCTIONS", "REPLACE", "ORDER", "REFCNT", "TAINT");
         foreach (var patch in response.Patches)
         {
@@ -105,6 +135,76 @@ internal static class TableOutput
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The report of <c>lpctl verify</c>: the module's facts, then every check with its result and detail, the
+    /// kernel's policy warnings, and the verdict.
+    /// </summary>
+    public static string Verification(VerifyModuleResponse response, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(fileName);
+        var text = new StringBuilder(ModuleBlock(response, fileName).ToString());
+
+        text.Append('\n');
+        var checks = new TextTable("CHECK", "RESULT", "DETAIL");
+        foreach (var check in response.Checks)
+        {
+            var detail = string.IsNullOrEmpty(check.Detail) ? "-" : check.Detail;
+            if (check.Result == CheckResult.Failed && !string.IsNullOrEmpty(check.Reason))
+            {
+                detail += $" ({check.Reason})";
+            }
+
+            checks.AddRow(check.Name, CheckResultText(check.Result), detail);
+        }
+
+        text.Append(checks);
+        AppendWarnings(text, response.KernelPolicy);
+        text.Append('\n').Append(response.Ok
+            ? "Result: passed: a load would pass verification"
+            : $"Result: FAILED ({Dash(response.Reason)}): {Dash(response.Message)}").Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>The outcome of <c>lpctl load</c>: what was loaded, its state and how its transition went.</summary>
+    public static string Load(LoadPatchResponse response, bool noWait)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var module = response.Verification?.Module;
+        var block = new KeyValueBlock()
+            .Add("Patch", response.Name)
+            .Add("State", response.Patch is { } patch
+                ? ProtocolNames.Of(patch.State)
+                : "gone (no longer in /sys/kernel/livepatch)")
+            .Add("Transition", LoadTransitionText(response, noWait))
+            .Add("Elapsed", response.Elapsed is null ? UnknownText : DurationText(response.Elapsed.ToTimeSpan()))
+            .Add("Signer", SignerText(module?.Signature))
+            .Add("SHA-256", Known(module?.Sha256 ?? ""))
+            .Add("Message", Known(response.Message));
+        var text = new StringBuilder(block.ToString());
+        AppendWarnings(text, response.Verification?.KernelPolicy);
+        return text.ToString();
+    }
+
+    /// <summary>Whether a load succeeded as the user asked: accepted, and (when waited for) fully enabled.</summary>
+    public static bool LoadSucceeded(LoadPatchResponse response, bool noWait)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return noWait || (response.TransitionCompleted && response.Patch is { Enabled: true });
+    }
+
+    /// <summary>The outcome of <c>lpctl unload</c>, on one line: "unloaded lpdemo_v1 in 1.2s".</summary>
+    public static string Unload(UnloadPatchResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var message = string.IsNullOrEmpty(response.Message)
+            ? (response.WasLeftover ? $"removed leftover module {response.Name}" : $"unloaded {response.Name}")
+            : response.Message;
+        return response.Elapsed is null
+            ? message + "\n"
+            : $"{message} in {DurationText(response.Elapsed.ToTimeSpan())}\n";
     }
 
     /// <summary>One line per event: local time, kind, patch, message.</summary>
@@ -242,6 +342,105 @@ internal static class TableOutput
         return parts.Count == 0 ? UnknownText : string.Join(", ", parts);
     }
 
+    private static KeyValueBlock ModuleBlock(VerifyModuleResponse response, string fileName)
+    {
+        var module = response.Module ?? new ModuleReport();
+        // Without a readable ELF only the file's size and hash are facts; the rest would be empty or false.
+        var elfRead = module.Name.Length > 0 || module.Modinfo.Count > 0;
+        var block = new KeyValueBlock()
+            .Add("File", fileName)
+            .Add("Module", elfRead ? Known(module.Name) : "unknown (the file is not a well-formed kernel module)")
+            .Add("Size", module.Size.ToString(CultureInfo.InvariantCulture) + " bytes")
+            .Add("SHA-256", Known(module.Sha256));
+        if (elfRead)
+        {
+            block
+                .Add("Vermagic", Known(module.Vermagic))
+                .Add("Livepatch", module.Livepatch ? "yes" : "no (livepatch=Y is missing from .modinfo)")
+                .Add("License", Known(module.License))
+                .Add("Description", Known(module.Description))
+                .Add("Srcversion", Known(module.Srcversion))
+                .Add("Depends", module.Depends.Count == 0 ? "none" : string.Join(", ", module.Depends));
+        }
+
+        return block
+            .Add("Signature", SignatureText(module.Signature))
+            .Add("Kernel policy", KernelPolicyText(response.KernelPolicy));
+    }
+
+    private static string CheckResultText(CheckResult result) => result switch
+    {
+        CheckResult.Passed => "pass",
+        // Upper case: the one line a reader must not miss.
+        CheckResult.Failed => "FAIL",
+        CheckResult.Skipped => "skip",
+        _ => UnknownText,
+    };
+
+    private static string SignatureText(SignatureInfo? signature)
+    {
+        if (signature is not { Present: true })
+        {
+            return "none (no appended signature)";
+        }
+
+        var text = new StringBuilder("signed by ").Append(SignerText(signature));
+        if (!string.IsNullOrEmpty(signature.DigestAlgorithm))
+        {
+            text.Append(", digest ").Append(signature.DigestAlgorithm);
+        }
+
+        return text.Append(signature.Trusted ? "; trusted" : "; NOT trusted").ToString();
+    }
+
+    private static string SignerText(SignatureInfo? signature)
+    {
+        if (signature is not { Present: true })
+        {
+            return "none (unsigned)";
+        }
+
+        var signer = string.IsNullOrEmpty(signature.Signer) ? "an unknown signer" : signature.Signer;
+        return string.IsNullOrEmpty(signature.KeyId) ? signer : $"{signer} (key id {signature.KeyId})";
+    }
+
+    private static string KernelPolicyText(KernelModulePolicy? policy)
+    {
+        if (policy is null)
+        {
+            return UnknownText;
+        }
+
+        var enforcement = policy.HasSigEnforce ? (policy.SigEnforce ? "on" : "off") : UnknownText;
+        var loading = policy.HasModulesDisabled
+            ? (policy.ModulesDisabled ? "disabled (kernel.modules_disabled)" : "allowed")
+            : UnknownText;
+        return $"signature enforcement {enforcement}, lockdown {Known(policy.Lockdown)}, module loading {loading}";
+    }
+
+    private static void AppendWarnings(StringBuilder text, KernelModulePolicy? policy)
+    {
+        if (policy is null || policy.Warnings.Count == 0)
+        {
+            return;
+        }
+
+        text.Append('\n');
+        foreach (var warning in policy.Warnings)
+        {
+            text.Append("warning: ").Append(warning).Append('\n');
+        }
+    }
+
+    private static string LoadTransitionText(LoadPatchResponse response, bool noWait) =>
+        (noWait, response.TransitionCompleted, response.Patch) switch
+        {
+            (true, _, _) => "not waited for (--no-wait); follow it with `lpctl status` or `lpctl watch`",
+            (false, true, { Enabled: true }) => "completed",
+            (false, true, _) => "reversed: the patch is not enabled",
+            (false, false, _) => "still running at the timeout",
+        };
+
     private static string LocalTime(Timestamp timestamp, TimeZoneInfo zone)
     {
         var utc = timestamp.ToDateTime();
@@ -251,10 +450,12 @@ internal static class TableOutput
 
     private static string Known(string value) => string.IsNullOrEmpty(value) ? UnknownText : value;
 
+    private static string Dash(string? value) => string.IsNullOrEmpty(value) ? "-" : value;
+
     private static string YesNo(bool value) => value ? "yes" : "no";
 
     private static string Count(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string Plural(int count, string noun) =>
+    private static string Plural(long count, string noun) =>
         count == 1 ? $"1 {noun}" : $"{count.ToString(CultureInfo.InvariantCulture)} {noun}s";
 }

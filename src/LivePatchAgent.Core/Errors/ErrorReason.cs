@@ -24,6 +24,101 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "The running kernel has no livepatch support (/sys/kernel/livepatch does not exist).",
         "Boot a kernel built with CONFIG_LIVEPATCH=y.");
 
+    public static readonly ErrorReason ModuleMalformed = new(
+        "module-malformed", ErrorCategory.InvalidArgument,
+        "The file is not a well-formed kernel module: the ELF header, the section table, .modinfo or the signature trailer is truncated or inconsistent. The message names what and where.",
+        "Check that the file is the .ko that was built and signed, not a truncated copy or another file.");
+
+    public static readonly ErrorReason NotALivepatch = new(
+        "not-a-livepatch", ErrorCategory.FailedPrecondition,
+        "The module's .modinfo lacks livepatch=Y: it is an ordinary kernel module, not a live patch.",
+        "Load ordinary modules with modprobe; livepatchd only manages live patches.");
+
+    public static readonly ErrorReason KernelMismatch = new(
+        "kernel-mismatch", ErrorCategory.FailedPrecondition,
+        "The module was built for another kernel release than the running one (the vermagic release differs). The kernel itself skips this check when modversions are present, so livepatchd enforces it.",
+        "Install the build of this patch for the running kernel (uname -r).");
+
+    public static readonly ErrorReason VermagicMismatch = new(
+        "vermagic-mismatch", ErrorCategory.FailedPrecondition,
+        "The module's vermagic flags (SMP, preempt, mod_unload, modversions, ...) differ from those of the running kernel's own modules.",
+        "Rebuild the patch against the exact kernel configuration of the running kernel.");
+
+    public static readonly ErrorReason BuildIdMismatch = new(
+        "build-id-mismatch", ErrorCategory.FailedPrecondition,
+        "The patch names a target vmlinux build-id that differs from the running kernel's (/sys/kernel/notes): same release string, different build.",
+        "Install the patch built for this exact kernel build.");
+
+    public static readonly ErrorReason UnsignedModule = new(
+        "unsigned-module", ErrorCategory.FailedPrecondition,
+        "The module carries no appended signature and Verification:RequireSignature is true.",
+        "Sign the module with sign-file and a key whose certificate is in the trusted directory.");
+
+    public static readonly ErrorReason SignatureInvalid = new(
+        "signature-invalid", ErrorCategory.FailedPrecondition,
+        "The appended signature is malformed or does not match the module bytes (the module was altered after signing).",
+        "Do not load this file; obtain the module again from its publisher.");
+
+    public static readonly ErrorReason UntrustedSigner = new(
+        "untrusted-signer", ErrorCategory.FailedPrecondition,
+        "The signature is well-formed but no certificate in the trusted directory matches its signer.",
+        "Add the signer's X.509 certificate (PEM or DER) to Verification:TrustedCertificatesDir if you trust it.");
+
+    public static readonly ErrorReason ModuleTooLarge = new(
+        "module-too-large", ErrorCategory.InvalidArgument,
+        "The uploaded module is larger than Limits:MaxModuleSize (or decompresses beyond it).",
+        "Check the file; raise the limit only if the module is genuinely that large.");
+
+    public static readonly ErrorReason AlreadyLoaded = new(
+        "already-loaded", ErrorCategory.AlreadyExists,
+        "A module with the same name is already loaded (EEXIST), possibly a disabled or replaced patch that was not unloaded.",
+        "Run `lpctl list`; unload the old module with `lpctl unload NAME` first.");
+
+    public static readonly ErrorReason TransitionInProgress = new(
+        "transition-in-progress", ErrorCategory.Aborted,
+        "Another live patch is in transition (EBUSY); the kernel allows one transition at a time. livepatchd retried until its deadline.",
+        "Wait for the running transition (`lpctl status`, `lpctl blocking`), then retry.");
+
+    public static readonly ErrorReason KernelRejectedSignature = new(
+        "kernel-rejected-signature", ErrorCategory.FailedPrecondition,
+        "The kernel refused the module's signature (EKEYREJECTED): module.sig_enforce is on and the signing key is not in the kernel's keyrings, even though livepatchd trusts it.",
+        "Enrol the signing certificate in the kernel (built-in keys, or MOK under Secure Boot), or sign with a key the kernel trusts.");
+
+    public static readonly ErrorReason KernelRefused = new(
+        "kernel-refused", ErrorCategory.FailedPrecondition,
+        "The kernel refused to load or unload the module (EPERM): lockdown forbids unverifiable modules, kernel.modules_disabled is set, an LSM refused, or the daemon lacks CAP_SYS_MODULE. The message names the cause it found.",
+        "Act on the named cause; modules_disabled and lockdown can only be lifted by a reboot.");
+
+    public static readonly ErrorReason ModuleRejected = new(
+        "module-rejected", ErrorCategory.FailedPrecondition,
+        "The kernel found the module invalid for this kernel (ENOEXEC: bad ELF, vermagic or module layout; or EINVAL from the livepatch core: symbol not found, incompatible system state).",
+        "Read `dmesg` for the kernel's reason; rebuild the patch for the running kernel.");
+
+    public static readonly ErrorReason UnknownSymbol = new(
+        "unknown-symbol", ErrorCategory.FailedPrecondition,
+        "The module needs a symbol the kernel cannot resolve (ENOENT), usually because a module it depends on is not loaded.",
+        "Load the modules it depends on first; `dmesg` names the symbol.");
+
+    public static readonly ErrorReason LoadFailed = new(
+        "load-failed", ErrorCategory.Internal,
+        "finit_module failed with an error livepatchd has no specific reason for; the message gives the errno.",
+        "Read `dmesg` for the kernel's reason.");
+
+    public static readonly ErrorReason ModuleInUse = new(
+        "module-in-use", ErrorCategory.FailedPrecondition,
+        "The module cannot be removed yet: it is still referenced (EWOULDBLOCK) or other modules depend on it.",
+        "Wait for its transition to finish; unload the modules that depend on it first.");
+
+    public static readonly ErrorReason TransitionTimeout = new(
+        "transition-timeout", ErrorCategory.DeadlineExceeded,
+        "The operation did its part but the kernel's transition did not finish before the deadline; it is still running.",
+        "Watch it with `lpctl status` and `lpctl blocking`; see docs/operations.md for a stalled transition.");
+
+    public static readonly ErrorReason PermissionDenied = new(
+        "permission-denied", ErrorCategory.PermissionDenied,
+        "The caller may not do this: mutations need uid 0 or membership of the admin group, and blocking-task stacks are admin-only.",
+        "Run the command as root (sudo) or as a member of the configured admin group.");
+
     public static readonly ErrorReason Internal = new(
         "internal", ErrorCategory.Internal,
         "The daemon met an unexpected condition; the daemon log has the details.",
@@ -45,6 +140,25 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         PatchNotFound,
         InvalidArgument,
         LivepatchUnsupported,
+        ModuleMalformed,
+        NotALivepatch,
+        KernelMismatch,
+        VermagicMismatch,
+        BuildIdMismatch,
+        UnsignedModule,
+        SignatureInvalid,
+        UntrustedSigner,
+        ModuleTooLarge,
+        AlreadyLoaded,
+        TransitionInProgress,
+        KernelRejectedSignature,
+        KernelRefused,
+        ModuleRejected,
+        UnknownSymbol,
+        LoadFailed,
+        ModuleInUse,
+        TransitionTimeout,
+        PermissionDenied,
         Internal,
         DaemonUnreachable,
         Unknown,
@@ -68,7 +182,7 @@ public enum ErrorCategory
 }
 
 /// <summary>An error with a catalogued reason and a message for the operator.</summary>
-public sealed class AgentException(ErrorReason reason, string message, Exception? inner = null)
+public class AgentException(ErrorReason reason, string message, Exception? inner = null)
     : Exception(message, inner)
 {
     public ErrorReason Reason { get; } = reason;

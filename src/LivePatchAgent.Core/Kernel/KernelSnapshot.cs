@@ -15,6 +15,12 @@ public sealed record KernelSnapshot
     /// <summary>Registered patches, in stacking order (stack_order when known, else by name).</summary>
     public ImmutableArray<LivePatch> Patches { get; init; } = [];
 
+    /// <summary>
+    /// Live patch modules (per-module taint K) that are loaded but no longer registered: replaced or disabled
+    /// and not yet removed. A module of the same name cannot be loaded until they are.
+    /// </summary>
+    public ImmutableArray<LeftoverModule> Leftovers { get; init; } = [];
+
     /// <summary>Values that could not be read or parsed, each with its path.</summary>
     public ImmutableArray<ReadProblem> Problems { get; init; } = [];
 
@@ -23,6 +29,9 @@ public sealed record KernelSnapshot
 
     public LivePatch? FindPatch(string name) => Patches.FirstOrDefault(p => p.Name == name);
 }
+
+/// <summary>A loaded live patch module without a /sys/kernel/livepatch directory.</summary>
+public sealed record LeftoverModule(string Name, ModuleFacts Module);
 
 /// <summary>A value that could not be read or parsed.</summary>
 public sealed record ReadProblem(string Path, string Message);

@@ -1,7 +1,9 @@
 using Google.Protobuf.WellKnownTypes;
 using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Modules;
 using LivePatchAgent.Core.State;
+using LivePatchAgent.Daemon.Operations;
 using V1 = LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Daemon.Api;
@@ -21,6 +23,7 @@ internal static class ProtoMapper
             PatchCount = (uint)view.PatchCount,
             EnabledPatchCount = (uint)view.EnabledPatchCount,
             SnapshotTime = Timestamp.FromDateTimeOffset(view.Snapshot.TakenAt),
+            LeftoverCount = (uint)view.Snapshot.Leftovers.Length,
         };
         if (view.Transition is { } t)
         {
@@ -107,19 +110,32 @@ internal static class ProtoMapper
 
         if (patch.Module is { } module)
         {
-            message.Module = new V1.ModuleFacts
-            {
-                Taint = module.Taint ?? string.Empty,
-                Srcversion = module.SrcVersion ?? string.Empty,
-                Initstate = module.InitState ?? string.Empty,
-            };
-            if (module.RefCount is { } refcnt)
-            {
-                message.Module.Refcnt = refcnt;
-            }
+            message.Module = ToModule(module);
         }
 
         return message;
+    }
+
+    public static V1.LeftoverModule ToLeftover(LeftoverModule leftover) => new()
+    {
+        Name = leftover.Name,
+        Module = ToModule(leftover.Module),
+    };
+
+    public static V1.ModuleFacts ToModule(ModuleFacts module)
+    {
+        var facts = new V1.ModuleFacts
+        {
+            Taint = module.Taint ?? string.Empty,
+            Srcversion = module.SrcVersion ?? string.Empty,
+            Initstate = module.InitState ?? string.Empty,
+        };
+        if (module.RefCount is { } refcnt)
+        {
+            facts.Refcnt = refcnt;
+        }
+
+        return facts;
     }
 
     public static V1.Event ToEvent(AgentEvent e) => new()
@@ -147,6 +163,77 @@ internal static class ProtoMapper
         Dropped = (ulong)Math.Max(e.Dropped, 0),
         KernelRelease = e.KernelRelease ?? string.Empty,
     };
+
+    public static V1.VerifyModuleResponse ToVerification(VerificationOutcome outcome)
+    {
+        var report = outcome.Report;
+        var response = new V1.VerifyModuleResponse
+        {
+            Ok = outcome.Ok,
+            Reason = outcome.Reason?.Code ?? string.Empty,
+            Message = outcome.Message,
+            Module = new V1.ModuleReport
+            {
+                Name = outcome.ModuleName ?? string.Empty,
+                Size = (ulong)report.Size,
+                Sha256 = report.Sha256,
+                Signature = new V1.SignatureInfo
+                {
+                    Present = report.Module?.Signature.State is SignatureState.Present or SignatureState.Malformed,
+                    Signer = report.Signer?.Name ?? string.Empty,
+                    KeyId = report.Signer?.KeyId ?? string.Empty,
+                    DigestAlgorithm = report.Signer?.DigestAlgorithm ?? string.Empty,
+                    Trusted = report.Checks.Any(c => c.Name == VerificationCheck.Signature && c.Status == CheckStatus.Passed),
+                },
+            },
+            KernelPolicy = new V1.KernelModulePolicy { Lockdown = outcome.Kernel.Lockdown ?? string.Empty },
+        };
+        if (report.Module?.ModInfo is { } info)
+        {
+            response.Module.Vermagic = info.Vermagic ?? string.Empty;
+            response.Module.Livepatch = info.IsLivepatch;
+            response.Module.Srcversion = info.SrcVersion ?? string.Empty;
+            response.Module.License = info.License ?? string.Empty;
+            response.Module.Description = info.Description ?? string.Empty;
+            response.Module.Depends.AddRange(info.Depends);
+            response.Module.Modinfo.AddRange(info.Entries.Select(e => new V1.ModinfoField { Key = e.Key, Value = e.Value }));
+        }
+
+        response.Checks.AddRange(report.Checks.Select(c => new V1.VerificationCheck
+        {
+            Name = c.Name,
+            Result = c.Status switch
+            {
+                CheckStatus.Passed => V1.CheckResult.Passed,
+                CheckStatus.Failed => V1.CheckResult.Failed,
+                _ => V1.CheckResult.Skipped,
+            },
+            Detail = c.Detail,
+            Reason = c.Reason?.Code ?? string.Empty,
+        }));
+
+        if (outcome.Kernel.SigEnforce is { } enforce)
+        {
+            response.KernelPolicy.SigEnforce = enforce;
+        }
+
+        if (outcome.Kernel.ModulesDisabled is { } disabled)
+        {
+            response.KernelPolicy.ModulesDisabled = disabled;
+            if (disabled)
+            {
+                response.KernelPolicy.Warnings.Add("kernel.modules_disabled is set: the kernel will refuse any module until reboot");
+            }
+        }
+
+        if (outcome.Kernel.SigEnforce == true || outcome.Kernel.Lockdown is "integrity" or "confidentiality")
+        {
+            response.KernelPolicy.Warnings.Add("the kernel enforces module signatures: it loads this module only if the signing key is also in its own keyrings");
+        }
+
+        response.KernelPolicy.Warnings.AddRange(outcome.TrustProblems);
+        return response;
+    }
 
     public static V1.AgentState ToState(AgentState state) => state switch
     {

@@ -16,7 +16,7 @@ internal static partial class DaemonConfiguration
 
     /// <summary>Top-level sections the daemon reads; anything else is almost certainly a typo.</summary>
     public static readonly IReadOnlyList<string> KnownSections =
-        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, "Logging"];
+        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, "Logging"];
 
     /// <summary>Assembles the layers. Throws <see cref="ConfigurationException"/> for an unusable file.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyDictionary<string, string?> overrides)
@@ -81,6 +81,8 @@ internal static partial class DaemonConfiguration
         Check(configuration, ApiOptions.SectionName, s => s.Get<ApiOptions>(Strict), s => s.Get<ApiOptions>(), new ApiOptionsValidator(), errors);
         Check(configuration, WatchOptions.SectionName, s => s.Get<WatchOptions>(Strict), s => s.Get<WatchOptions>(), new WatchOptionsValidator(), errors);
         Check(configuration, DBusOptions.SectionName, s => s.Get<DBusOptions>(Strict), s => s.Get<DBusOptions>(), new DBusOptionsValidator(), errors);
+        Check(configuration, VerificationOptions.SectionName, s => s.Get<VerificationOptions>(Strict), s => s.Get<VerificationOptions>(), new VerificationOptionsValidator(), errors);
+        Check(configuration, LimitsOptions.SectionName, s => s.Get<LimitsOptions>(Strict), s => s.Get<LimitsOptions>(), new LimitsOptionsValidator(), errors);
         return errors;
     }
 
@@ -91,6 +93,8 @@ internal static partial class DaemonConfiguration
         Api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new(),
         Watch = configuration.GetSection(WatchOptions.SectionName).Get<WatchOptions>() ?? new(),
         DBus = configuration.GetSection(DBusOptions.SectionName).Get<DBusOptions>() ?? new(),
+        Verification = configuration.GetSection(VerificationOptions.SectionName).Get<VerificationOptions>() ?? new(),
+        Limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new(),
     };
 
     public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
@@ -198,4 +202,8 @@ internal sealed class EffectiveConfiguration
     public required WatchOptions Watch { get; init; }
 
     public required DBusOptions DBus { get; init; }
+
+    public required VerificationOptions Verification { get; init; }
+
+    public required LimitsOptions Limits { get; init; }
 }

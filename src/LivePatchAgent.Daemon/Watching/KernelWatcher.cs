@@ -19,9 +19,11 @@ internal sealed class KernelWatcher(
     EventHub hub,
     IOptions<WatchOptions> options,
     TimeProvider timeProvider,
+    Api.DaemonInfo daemon,
     ILogger<KernelWatcher> logger) : BackgroundService
 {
     private readonly WatchOptions _options = options.Value;
+    private readonly Lock _pollLock = new();
     private HashSet<ReadProblem> _knownProblems = [];
     private long _lastPollTicks;
 
@@ -30,6 +32,9 @@ internal sealed class KernelWatcher(
 
     /// <summary>The interval after which the watcher counts as wedged.</summary>
     public TimeSpan HealthyWithin => _options.IdleInterval * 5 + TimeSpan.FromSeconds(5);
+
+    /// <summary>When the daemon started; resolving it here pins it to the start, not to the first request.</summary>
+    public DateTimeOffset DaemonStartedAt => daemon.StartedAt;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -69,8 +74,19 @@ internal sealed class KernelWatcher(
         }
     }
 
-    /// <summary>Takes one snapshot, publishes the events it implies and stores it.</summary>
+    /// <summary>
+    /// Takes one snapshot, publishes the events it implies and stores it. Operations call it for an explicit
+    /// refresh right after they change the kernel; the lock keeps two polls from diffing against the same base.
+    /// </summary>
     public AgentView PollOnce()
+    {
+        lock (_pollLock)
+        {
+            return PollLocked();
+        }
+    }
+
+    private AgentView PollLocked()
     {
         var snapshot = reader.Read();
         var previous = store.HasSnapshot ? store.Current : null;

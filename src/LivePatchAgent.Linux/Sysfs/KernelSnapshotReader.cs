@@ -11,6 +11,8 @@ namespace LivePatchAgent.Linux.Sysfs;
 public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvider)
 {
     private readonly Lock _identityLock = new();
+    private readonly Lock _moduleLock = new();
+    private readonly Dictionary<string, bool> _isLivepatchModule = new(StringComparer.Ordinal);
     private KernelIdentity? _identity;
 
     public HostPaths Paths { get; } = paths;
@@ -25,6 +27,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             TakenAt = timeProvider.GetUtcNow(),
             Kernel = facts,
             Patches = patches,
+            Leftovers = facts.LivepatchSupported ? ReadLeftovers(patches, problems) : [],
             Problems = [.. problems],
         };
     }
@@ -137,6 +140,42 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             Objects = [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
             Module = ReadModule(name, problems),
         };
+    }
+
+    /// <summary>
+    /// Finds loaded modules tainted K (live patches) that have no patch directory. A module's taint is fixed at
+    /// load, so it is read once per module name and remembered while the module stays loaded: the poll costs
+    /// one directory listing of /sys/module.
+    /// </summary>
+    private ImmutableArray<LeftoverModule> ReadLeftovers(ImmutableArray<LivePatch> patches, List<ReadProblem> problems)
+    {
+        var loaded = ListDirectories(Paths.SysModule).Select(Path.GetFileName).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var registered = patches.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var leftovers = ImmutableArray.CreateBuilder<LeftoverModule>();
+        lock (_moduleLock)
+        {
+            foreach (var gone in _isLivepatchModule.Keys.Where(k => !loaded.Contains(k)).ToList())
+            {
+                _isLivepatchModule.Remove(gone);
+            }
+
+            foreach (var name in loaded.Where(n => !registered.Contains(n)).Order(StringComparer.Ordinal))
+            {
+                if (!_isLivepatchModule.TryGetValue(name, out var isLivepatch))
+                {
+                    // Built-in modules have no taint file: not a live patch.
+                    isLivepatch = ReadText(Path.Combine(Paths.ModuleDir(name), "taint"))?.Contains('K', StringComparison.Ordinal) == true;
+                    _isLivepatchModule[name] = isLivepatch;
+                }
+
+                if (isLivepatch && ReadModule(name, problems) is { } facts)
+                {
+                    leftovers.Add(new LeftoverModule(name, facts));
+                }
+            }
+        }
+
+        return leftovers.ToImmutable();
     }
 
     private static ImmutableArray<PatchFunction> ReadFunctions(string objectDir, List<ReadProblem> problems)

@@ -29,12 +29,12 @@ public sealed class LpctlErrorMappingTests
     [Fact]
     public void A_reason_this_client_does_not_know_is_still_reported()
     {
-        var error = AgentCallException.FromRpcException(DaemonError(Code.FailedPrecondition, "kernel-mismatch", "cannot load"), Socket);
+        var error = AgentCallException.FromRpcException(DaemonError(Code.FailedPrecondition, "reason-from-a-newer-daemon", "cannot load"), Socket);
 
-        Assert.Equal("kernel-mismatch", error.Reason);
+        Assert.Equal("reason-from-a-newer-daemon", error.Reason);
         Assert.Null(error.KnownReason);
         var (_, hint) = ErrorReport.Describe(error, OutputFormat.Table);
-        Assert.Contains("kernel-mismatch", hint, StringComparison.Ordinal);
+        Assert.Contains("reason-from-a-newer-daemon", hint, StringComparison.Ordinal);
     }
 
     [Fact]

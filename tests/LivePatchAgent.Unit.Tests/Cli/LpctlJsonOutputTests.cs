@@ -16,7 +16,7 @@ public sealed class LpctlJsonOutputTests
 
         Assert.Equal(
             ["schemaVersion", "daemonVersion", "state", "startedAt", "uptimeSeconds", "kernel", "patchCount",
-             "enabledPatchCount", "transition", "snapshotTime", "problems"],
+             "enabledPatchCount", "leftoverCount", "transition", "snapshotTime", "problems"],
             Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("0.1.0", root.GetProperty("daemonVersion").GetString());
@@ -25,6 +25,7 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(7385.457, root.GetProperty("uptimeSeconds").GetDouble());
         Assert.Equal(1, root.GetProperty("patchCount").GetInt32());
         Assert.Equal(1, root.GetProperty("enabledPatchCount").GetInt32());
+        Assert.Equal(0, root.GetProperty("leftoverCount").GetInt32());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("transition").ValueKind);
         Assert.Equal("2026-11-28T10:00:01.234Z", root.GetProperty("snapshotTime").GetString());
         Assert.Equal(0, root.GetProperty("problems").GetArrayLength());
@@ -120,8 +121,9 @@ public sealed class LpctlJsonOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.PatchListDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "patches"], Names(root));
+        Assert.Equal(["schemaVersion", "patches", "leftovers"], Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
+        Assert.Equal(0, root.GetProperty("leftovers").GetArrayLength());
         var patch = root.GetProperty("patches")[0];
         Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module"], Names(patch));
         Assert.Equal("lpdemo_v1", patch.GetProperty("name").GetString());
@@ -163,6 +165,42 @@ public sealed class LpctlJsonOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(new ListPatchesResponse()), LpctlJsonContext.Default.PatchListDocument));
 
         Assert.Equal(0, json.RootElement.GetProperty("patches").GetArrayLength());
+        Assert.Equal(0, json.RootElement.GetProperty("leftovers").GetArrayLength());
+    }
+
+    [Fact]
+    public void List_document_has_each_leftover_with_its_module_facts()
+    {
+        var response = new ListPatchesResponse
+        {
+            Patches = { ProtocolSamples.DemoPatch() },
+            Leftovers = { ProtocolSamples.Leftover("lpdemo_old"), new LeftoverModule { Name = "lpdemo_unread" } },
+        };
+
+        using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.PatchListDocument));
+        var leftovers = json.RootElement.GetProperty("leftovers");
+
+        Assert.Equal(2, leftovers.GetArrayLength());
+        Assert.Equal(["name", "module"], Names(leftovers[0]));
+        Assert.Equal("lpdemo_old", leftovers[0].GetProperty("name").GetString());
+        var module = leftovers[0].GetProperty("module");
+        Assert.Equal(["refcnt", "taint", "srcversion", "initstate"], Names(module));
+        Assert.Equal(0, module.GetProperty("refcnt").GetInt32());
+        Assert.Equal("OEK", module.GetProperty("taint").GetString());
+        Assert.Equal(JsonValueKind.Null, leftovers[1].GetProperty("module").ValueKind);
+        // The patches keep their shape.
+        Assert.Equal("lpdemo_v1", json.RootElement.GetProperty("patches")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void Status_document_counts_leftovers()
+    {
+        var status = ProtocolSamples.IdleStatus();
+        status.LeftoverCount = 2;
+
+        using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(status), LpctlJsonContext.Default.StatusDocument));
+
+        Assert.Equal(2, json.RootElement.GetProperty("leftoverCount").GetInt32());
     }
 
     [Fact]
@@ -214,6 +252,7 @@ public sealed class LpctlJsonOutputTests
         Assert.All(System.Enum.GetValues<EventKind>().Where(k => k != EventKind.Unspecified), k => Assert.NotEqual(ProtocolNames.Unknown, ProtocolNames.Of(k)));
         Assert.All(System.Enum.GetValues<PatchState>().Where(s => s != PatchState.Unspecified), s => Assert.NotEqual(ProtocolNames.Unknown, ProtocolNames.Of(s)));
         Assert.All(System.Enum.GetValues<AgentState>().Where(s => s != AgentState.Unspecified), s => Assert.NotEqual(ProtocolNames.Unknown, ProtocolNames.Of(s)));
+        Assert.All(System.Enum.GetValues<CheckResult>().Where(r => r != CheckResult.Unspecified), r => Assert.NotEqual(ProtocolNames.Unknown, ProtocolNames.Of(r)));
     }
 
     [Fact]

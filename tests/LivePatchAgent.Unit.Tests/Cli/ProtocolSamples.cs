@@ -109,4 +109,109 @@ internal static class ProtocolSamples
         FromState = PatchState.Enabling,
         ToState = PatchState.Enabled,
     };
+
+    /// <summary>A signed livepatch module whose signer is not in the trusted directory.</summary>
+    public static VerifyModuleResponse UntrustedSigner() => new()
+    {
+        Ok = false,
+        Reason = "untrusted-signer",
+        Message = "module \"lpdemo_v1\" is signed by \"CN=Someone Else\", which is not a trusted signer",
+        Checks =
+        {
+            Check("elf", CheckResult.Passed, "ELF64 relocatable object for x86_64 with 32 sections, module \"lpdemo_v1\""),
+            Check("livepatch", CheckResult.Passed, "module \"lpdemo_v1\" says livepatch=Y"),
+            Check("kernel-release", CheckResult.Passed, "built for 6.1.0-56-amd64, the running kernel"),
+            Check("vermagic-flags", CheckResult.Skipped, "no module of the running kernel could be read to compare with"),
+            Check("build-id", CheckResult.Skipped, "no target build-id is known"),
+            Check("signature-present", CheckResult.Passed, "a signature is appended"),
+            Check("signature", CheckResult.Failed, "signed by \"CN=Someone Else\", which is not a trusted signer", "untrusted-signer"),
+            Check("kernel-policy", CheckResult.Passed, "the kernel does not enforce module signatures"),
+        },
+        Module = new ModuleReport
+        {
+            Name = "lpdemo_v1",
+            Size = 123456,
+            Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            Vermagic = "6.1.0-56-amd64 SMP preempt mod_unload modversions ",
+            Livepatch = true,
+            Srcversion = "0123456789ABCDEF0123456",
+            License = "GPL",
+            Description = "livepatch demo",
+            Signature = new SignatureInfo
+            {
+                Present = true,
+                Signer = "CN=Someone Else",
+                KeyId = "1a2b3c4d",
+                DigestAlgorithm = "sha256",
+                Trusted = false,
+            },
+            Modinfo =
+            {
+                new ModinfoField { Key = "license", Value = "GPL" },
+                new ModinfoField { Key = "livepatch", Value = "Y" },
+                new ModinfoField { Key = "name", Value = "lpdemo_v1" },
+            },
+        },
+        KernelPolicy = new KernelModulePolicy
+        {
+            SigEnforce = false,
+            Lockdown = "none",
+            ModulesDisabled = false,
+            Warnings = { "the trusted certificate directory /etc/livepatchd/trusted.d does not exist, so no signer is trusted" },
+        },
+    };
+
+    /// <summary>A module that passes every check, signed by a trusted key.</summary>
+    public static VerifyModuleResponse Trusted()
+    {
+        var response = UntrustedSigner();
+        response.Ok = true;
+        response.Reason = "";
+        response.Message = "module \"lpdemo_v1\" passed verification";
+        response.Checks[6] = Check("signature", CheckResult.Passed, "signed by \"CN=LivePatchAgent test\", trusted");
+        response.Module.Signature.Signer = "CN=LivePatchAgent test";
+        response.Module.Signature.Trusted = true;
+        response.KernelPolicy.Warnings.Clear();
+        return response;
+    }
+
+    /// <summary>Bytes that are not an ELF file: only the size and the hash are facts.</summary>
+    public static VerifyModuleResponse Garbage() => new()
+    {
+        Ok = false,
+        Reason = "module-malformed",
+        Message = "not an ELF file: the magic bytes are 67 61 72 62",
+        Checks =
+        {
+            Check("elf", CheckResult.Failed, "not an ELF file: the magic bytes are 67 61 72 62", "module-malformed"),
+            Check("livepatch", CheckResult.Skipped, "skipped: the file is not a well-formed kernel module"),
+            Check("signature-present", CheckResult.Failed, "the module carries no appended signature", "unsigned-module"),
+        },
+        Module = new ModuleReport
+        {
+            Size = 7,
+            Sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            Signature = new SignatureInfo(),
+        },
+        KernelPolicy = new KernelModulePolicy { Lockdown = "" },
+    };
+
+    public static LoadPatchResponse Loaded() => new()
+    {
+        Name = "lpdemo_v1",
+        Patch = DemoPatch(),
+        TransitionCompleted = true,
+        Verification = Trusted(),
+        Elapsed = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(1234.4)),
+        Message = "loaded lpdemo_v1: patching complete",
+    };
+
+    public static VerificationCheck Check(string name, CheckResult result, string detail, string reason = "") =>
+        new() { Name = name, Result = result, Detail = detail, Reason = reason };
+
+    public static LeftoverModule Leftover(string name) => new()
+    {
+        Name = name,
+        Module = new ModuleFacts { Refcnt = 0, Taint = "OEK", Srcversion = "FEDCBA9876543210FEDCBA9", Initstate = "live" },
+    };
 }

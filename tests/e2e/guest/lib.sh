@@ -135,6 +135,38 @@ insmod_lp() {
   check_rc "insmod $1" 0 insmod "$LP_DIR/$1"
 }
 
+# ---------------------------------------------------------------- holding transitions open
+# A transition can finish in 2 ms or take 2 s under TCG, and a daemon that polls may miss a short one. These
+# park a task inside a function the transition must wait for, so a test decides how long the transition runs.
+
+_on_stack() { grep -q "$2" "/proc/$1/stack" 2> /dev/null; }
+
+# park_reader FILE FUNCTION: read FILE in the background until the reader sleeps in FUNCTION (checked on its
+# kernel stack). Sets PARKED_PID; the reader's output goes to $E2E_WORK/parked.out.
+park_reader() {
+  cat "$1" > "$E2E_WORK/parked.out" 2>&1 &
+  PARKED_PID=$!
+  wait_for 10 _on_stack "$PARKED_PID" "$2" ||
+    fail "a reader of $1 sleeps in $2" "stack: $(tr '\n' ' ' < "/proc/$PARKED_PID/stack" 2> /dev/null)"
+}
+
+# park_in_sleeper: load lpdemo_sleeper if needed and park a reader in lpdemo_sleeper_wait(), which holds any
+# transition of a patch to that function (lpdemo_v3) until release_sleeper.
+park_in_sleeper() {
+  [ -d /sys/module/lpdemo_sleeper ] || insmod_lp lpdemo_sleeper.ko || return 1
+  park_reader /proc/lpdemo_sleep lpdemo_sleeper_wait
+}
+release_sleeper() { echo go > /proc/lpdemo_sleep; }
+
+# hold_patch PATCH MS: park a /proc/cmdline reader for MS milliseconds inside PATCH's replacement function
+# (lpdemo_v1/v2/v4), which holds a disable of PATCH, or its replacement by a newer patch, for that long.
+hold_patch() {
+  echo "$2" > "/sys/module/$1/parameters/hold_ms" || return 1
+  park_reader /proc/cmdline lpdemo_cmdline_show
+  # Only the parked reader should sleep; later reads of /proc/cmdline (by the test itself) must not.
+  echo 0 > "/sys/module/$1/parameters/hold_ms"
+}
+
 # ---------------------------------------------------------------- daemon and lpctl
 
 # start_daemon [ARGS...]: start livepatchd (no D-Bus in the guest) with its log on the results share, and wait
@@ -214,7 +246,8 @@ watch_stop() {
 events() {
   jq -r --arg p "${2:-}" 'select($p == "" or .patch == $p) | .kind' "$1" 2> /dev/null | tr '\n' ' ' | sed 's/ $//'
 }
-_has_event() { jq -e --arg k "$2" --arg p "$3" 'select(.kind == $k and .patch == $p)' "$1" > /dev/null 2>&1; }
+# Slurped (-s): jq 1.6's -e judges only the last input, so a per-line select would miss an earlier match.
+_has_event() { jq -s -e --arg k "$2" --arg p "$3" 'any(.[]; .kind == $k and .patch == $p)' "$1" > /dev/null 2>&1; }
 
 # wait_event FILE KIND PATCH [TIMEOUT_S]: until FILE has an event of KIND for PATCH.
 wait_event() {

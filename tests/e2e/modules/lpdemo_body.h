@@ -10,14 +10,28 @@
  *
  * The patch redirects vmlinux's cmdline_proc_show() (fs/proc/cmdline.c): a guest script sees at once which
  * patch is live by reading /proc/cmdline, without trusting anything the daemon reports.
+ *
+ * hold_ms (writable at /sys/module/<name>/parameters/hold_ms, default 0): when set, a reader of /proc/cmdline
+ * sleeps that long inside the *new* function. While it sleeps, any transition away from this patch (a
+ * disable, or an atomic replace by a newer patch) cannot finish, so a test can hold such a transition open for
+ * a known time instead of racing a transition that may take 2 ms or 2 s.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
 #include <linux/livepatch.h>
 #include <linux/seq_file.h>
+#include <linux/delay.h>
+
+static unsigned int hold_ms;
+module_param(hold_ms, uint, 0644);
+MODULE_PARM_DESC(hold_ms, "readers of /proc/cmdline sleep this long in the patched function (holds transitions)");
 
 static int lpdemo_cmdline_show(struct seq_file *sf, void *unused)
 {
+	unsigned int hold = READ_ONCE(hold_ms);
+
+	if (hold)
+		msleep_interruptible(hold);
 	seq_puts(sf, LPDEMO_BANNER "\n");
 	return 0;
 }

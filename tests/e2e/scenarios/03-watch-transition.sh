@@ -1,25 +1,47 @@
 # shellcheck shell=sh
-# "lpctl watch" streams the transition of a patch loaded with insmod: transition-started, then
-# transition-completed, as JSON lines with increasing sequence numbers. "--count N" ends the stream by itself.
+# "lpctl watch" streams a patch's transition: transition-started, then transition-completed, as JSON lines with
+# increasing sequence numbers; while the transition runs, status and info say so. The transition is held open
+# by a task sleeping in the function being patched (lpdemo_sleeper_wait, patched by lpdemo_v3), so it lasts as
+# long as the test wants, not 2 ms or 2 s at random. "watch --count N" ends the stream by itself.
 
 start_daemon || exit 1
+park_in_sleeper || exit 1
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
-lpctl --socket "$LPD_SOCKET" -o json watch --count 2 --timeout 60 > "$E2E_WORK/watch2.jsonl" 2>&1 &
+lpctl -o json watch --count 2 --timeout 60 > "$E2E_WORK/watch2.jsonl" 2> "$E2E_WORK/watch2.err" &
 COUNTED=$!
 
-insmod_lp lpdemo_v1.ko || exit 1
-wait_transition lpdemo_v1
-wait_event "$W" transition-completed lpdemo_v1 15
+insmod_lp lpdemo_v3.ko || exit 1
+wait_event "$W" transition-started lpdemo_v3 15
+check "kernel: lpdemo_v3 still in transition" 1 "$(cat "$LP_SYSFS/lpdemo_v3/transition")"
+S=$E2E_WORK/status-during.json
+lpctl_json "$S" status || fail "lpctl -o json status exits 0" "rc $?"
+save "$S"
+check_json "status while held: transitioning" .state transitioning "$S"
+check_json "status names the transition" '"\(.transition.patch) \(.transition.patching)"' "lpdemo_v3 true" "$S"
+I=$E2E_WORK/info-during.json
+lpctl_json "$I" info lpdemo_v3 || fail "lpctl -o json info lpdemo_v3 exits 0" "rc $?"
+save "$I"
+check_json "info while held: enabling, in transition" '"\(.patch.state) \(.patch.transition)"' "enabling true" "$I"
+check_json "object is the module lpdemo_sleeper" '[.patch.objects[].name] | join(" ")' lpdemo_sleeper "$I"
+
+release_sleeper
+wait_transition lpdemo_v3
+wait_event "$W" transition-completed lpdemo_v3 15
 watch_stop
 save "$W"
 log "events: $(events "$W")"
+check "the parked reader finished in the original function" "lpdemo_sleeper: original wait finished" \
+  "$(cat "$E2E_WORK/parked.out")"
+check "new reads use the patched function" "lpdemo_v3: patched wait returns at once" "$(cat /proc/lpdemo_sleep)"
 
-check_event_order "watch shows the transition" "$W" lpdemo_v1 transition-started transition-completed
+check_event_order "watch shows the transition" "$W" lpdemo_v3 transition-started transition-completed
 check "transition-completed ends in enabled" enabled \
-  "$(jq -rs '[.[] | select(.kind == "transition-completed" and .patch == "lpdemo_v1")][0].toState' "$W")"
+  "$(jq -rs '[.[] | select(.kind == "transition-completed" and .patch == "lpdemo_v3")][0].toState' "$W")"
 check "every event has schemaVersion 1" true "$(jq -s 'length > 0 and all(.schemaVersion == 1)' "$W")"
 check "sequence numbers increase" true "$(jq -s 'map(.sequence) | . == (sort | unique)' "$W")"
+lpctl_json "$S" status || fail "lpctl -o json status exits 0" "rc $?"
+check_json "status after the transition: idle" '"\(.state) \(.transition)"' "idle null" "$S"
 
 wait_for 15 _pid_gone "$COUNTED" || fail "watch --count 2 exits by itself" "still running"
 wait "$COUNTED"

@@ -1,6 +1,7 @@
 # shellcheck shell=sh
-# Disabling a patch through sysfs (not through the daemon) shows in "lpctl watch" as disabling and then
-# removal, and the patch leaves "lpctl list" once the kernel has freed it.
+# Disabling a patch through sysfs (behind the daemon's back) shows in "lpctl watch" as disabling and then
+# removal, and the patch leaves "lpctl list" once the kernel has freed it. A reader parked in the patched
+# function holds the unpatch transition open for a few seconds, so the daemon has a disabling state to see.
 
 # A later daemon may list a disabled module that is still loaded as a leftover; "gone" here means: not listed
 # as a patch the kernel still has.
@@ -18,20 +19,27 @@ original_taint=$(cat /proc/sys/kernel/tainted)
 
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
+hold_patch lpdemo_v1 5000 || exit 1
 echo 0 > "$LP_SYSFS/lpdemo_v1/enabled" || abort "cannot disable lpdemo_v1 through sysfs"
+wait_lpctl_state lpdemo_v1 disabling 5
+I=$E2E_WORK/info-during.json
+lpctl_json "$I" info lpdemo_v1 || fail "lpctl -o json info lpdemo_v1 exits 0" "rc $?"
+save "$I"
+check_json "info while held: disabling, enabled=false, in transition" \
+  '"\(.patch.state) \(.patch.enabled) \(.patch.transition)"' "disabling false true" "$I"
+check "kernel agrees: enabled=0 transition=1" "0 1" \
+  "$(cat "$LP_SYSFS/lpdemo_v1/enabled") $(cat "$LP_SYSFS/lpdemo_v1/transition")"
+
 wait_patch_gone lpdemo_v1
 wait_event "$W" patch-removed lpdemo_v1 15
 watch_stop
 save "$W"
 log "events: $(events "$W")"
-
-# The unpatch transition may finish before the daemon's next look, so either a patch-disabled event or a
-# transition towards "disabling" counts as the disabling step; it must come before the removal.
-check "watch shows disabling before removal" true "$(jq -s '
-  [.[] | select(.patch == "lpdemo_v1")]
-  | (map(.kind == "patch-disabled" or .toState == "disabling" or .toState == "disabled") | index(true)) as $d
-  | (map(.kind == "patch-removed") | index(true)) as $r
-  | $d != null and $r != null and $d < $r' "$W")"
+check_event_order "watch shows disabling, then removal" "$W" lpdemo_v1 patch-disabled patch-removed
+check_event_order "watch shows the unpatch transition before removal" "$W" lpdemo_v1 \
+  transition-started transition-completed patch-removed
+check "the unpatch transition went towards disabling" disabling \
+  "$(jq -rs '[.[] | select(.kind == "transition-started" and .patch == "lpdemo_v1")][0].toState' "$W")"
 
 L=$E2E_WORK/list.json
 lpctl_json "$L" list || fail "lpctl -o json list exits 0" "rc $?"
@@ -43,7 +51,7 @@ check "lpctl info no longer reports lpdemo_v1 as a patch" gone "$(active_v1 > /d
 check "/proc/cmdline is the original again" "$original_cmdline" "$(cat /proc/cmdline)"
 
 check_rc "rmmod the disabled module" 0 rmmod lpdemo_v1
-wait_for 10 sh -c '! lpctl -o json list | jq -e ".patches[] | select(.name == \"lpdemo_v1\")"' ||
+wait_for 10 sh -c '! lpctl -o json list | jq -e "any(.patches[]; .name == \"lpdemo_v1\")"' ||
   fail "lpdemo_v1 gone from lpctl list after rmmod" "$(lpctl -o json list | head -c 300)"
 S=$E2E_WORK/status.json
 lpctl_json "$S" status || fail "lpctl -o json status exits 0" "rc $?"

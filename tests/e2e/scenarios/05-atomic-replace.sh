@@ -1,6 +1,7 @@
 # shellcheck shell=sh
-# Atomic replace: with lpdemo_v1 live, insmod the cumulative lpdemo_v2 (replace=true). The kernel frees v1 when
-# v2's transition completes; watch shows v1 removed, the list shows only v2 enabled, /proc/cmdline shows v2.
+# Atomic replace: with lpdemo_v1 live, insmod the cumulative lpdemo_v2 (replace=true). While a reader parked in
+# v1's function holds the transition, both patches are listed; when it completes the kernel frees v1: watch
+# shows v1 removed, the list shows only v2 enabled, /proc/cmdline shows v2's banner.
 
 start_daemon || exit 1
 insmod_lp lpdemo_v1.ko || exit 1
@@ -9,7 +10,15 @@ wait_lpctl_state lpdemo_v1 enabled 15
 
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
+hold_patch lpdemo_v1 5000 || exit 1
 insmod_lp lpdemo_v2.ko || exit 1
+wait_lpctl_state lpdemo_v2 enabling 5
+L=$E2E_WORK/list-during.json
+lpctl_json "$L" list || fail "lpctl -o json list exits 0" "rc $?"
+save "$L"
+check_json "while held: v1 enabled, v2 enabling" '[.patches[] | "\(.name)=\(.state)"] | sort | join(" ")' \
+  "lpdemo_v1=enabled lpdemo_v2=enabling" "$L"
+
 wait_transition lpdemo_v2
 wait_patch_gone lpdemo_v1
 wait_event "$W" transition-completed lpdemo_v2 15
@@ -18,6 +27,8 @@ watch_stop
 save "$W"
 log "events: $(events "$W")"
 check_event_order "watch shows v2's transition" "$W" lpdemo_v2 transition-started transition-completed
+check "watch shows lpdemo_v1 removed" 1 \
+  "$(jq -s '[.[] | select(.kind == "patch-removed" and .patch == "lpdemo_v1")] | length' "$W")"
 
 L=$E2E_WORK/list.json
 lpctl_json "$L" list || fail "lpctl -o json list exits 0" "rc $?"
