@@ -70,7 +70,10 @@ header() {
   sed -n "s/^# $2: *//p" "$E2E_DIR/scenarios/$1.sh" | head -n1
 }
 
-mapfile -t scenarios < <(resolve_scenarios "${wanted[@]}")
+# Through a variable, not "< <(...)": an error in a process substitution would not stop this script.
+names=$(resolve_scenarios "${wanted[@]}")
+mapfile -t scenarios <<< "$names"
+[ -n "$names" ] || e2e_die "no scenarios in $E2E_DIR/scenarios"
 if [ "$list" = 1 ]; then
   printf '%s\n' "${scenarios[@]}"
   exit 0
@@ -98,6 +101,9 @@ run_scenario() {
   printf '%s\n%s\n' "$verdict" "$(e2e_elapsed "$t0")" > "$dir/verdict"
 }
 
+# last_guest_line LOG: the last non-empty console line written by the guest (not by QEMU itself).
+last_guest_line() { grep -v -e '^[[:space:]]*$' -e '^qemu-system' "$1" | tail -n1; }
+
 # judge DIR QEMU_RC TIMEOUT: "PASS", or "FAIL: <the most specific reason available>".
 judge() {
   local dir=$1 rc=$2 tmo=$3 res=$1/results status reason
@@ -108,12 +114,12 @@ judge() {
   fi
   if [ -s "$res/failures" ]; then
     reason=$(head -n1 "$res/failures")
-  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    reason="timed out after ${tmo}s; last console line: $(grep -v '^\s*$' "$dir/console.log" | tail -n1)"
   elif grep -q 'Kernel panic' "$dir/console.log"; then
-    reason="kernel panic: $(grep -m1 -B2 'Kernel panic' "$dir/console.log" | tr '\n' ' ')"
+    reason="kernel panic: $(grep -m1 -o 'Kernel panic.*' "$dir/console.log")"
+  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    reason="timed out after ${tmo}s; last console line: $(last_guest_line "$dir/console.log")"
   elif [ -z "$status" ]; then
-    reason="no result from the guest (qemu exit $rc); last console line: $(grep -v '^\s*$' "$dir/console.log" | tail -n1)"
+    reason="no result from the guest (qemu exit $rc); last console line: $(last_guest_line "$dir/console.log")"
   else
     reason="qemu exit $rc"
   fi
@@ -132,6 +138,16 @@ report() {
   fi
 }
 declare -A pid_of=()
+# On SIGINT/SIGTERM stop the VMs still running: each scenario job's child is timeout(1), which passes the
+# signal on to QEMU. (A leftover QEMU would die at its timeout anyway.)
+stop_scenarios() {
+  local pid
+  for pid in "${pid_of[@]}"; do
+    pkill -TERM -P "$pid" 2> /dev/null || true
+    kill -TERM "$pid" 2> /dev/null || true
+  done
+}
+trap 'stop_scenarios; exit 130' INT TERM
 reap() { # reap: report every finished scenario that has not been reported yet
   local name
   for name in "${!pid_of[@]}"; do

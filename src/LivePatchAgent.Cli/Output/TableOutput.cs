@@ -162,9 +162,14 @@ internal static class TableOutput
 
         text.Append(checks);
         AppendWarnings(text, response.KernelPolicy);
-        text.Append('\n').Append(response.Ok
-            ? "Result: passed: a load would pass verification"
-            : $"Result: FAILED ({Dash(response.Reason)}): {Dash(response.Message)}").Append('\n');
+        // The failed check's row carries the detail, and stderr the message: the verdict only points at it.
+        var failed = response.Checks.FirstOrDefault(c => c.Result == CheckResult.Failed);
+        text.Append('\n').Append((response.Ok, failed) switch
+        {
+            (true, _) => "Result: passed: a load would pass verification",
+            (false, { } check) => $"Result: FAILED at check {check.Name} ({Dash(response.Reason)})",
+            (false, null) => $"Result: FAILED ({Dash(response.Reason)}): {Dash(response.Message)}",
+        }).Append('\n');
         return text.ToString();
     }
 
@@ -355,7 +360,8 @@ internal static class TableOutput
         if (elfRead)
         {
             block
-                .Add("Vermagic", Known(module.Vermagic))
+                // The kernel's vermagic ends in a blank; a table line does not need to.
+                .Add("Vermagic", Known(module.Vermagic.TrimEnd()))
                 .Add("Livepatch", module.Livepatch ? "yes" : "no (livepatch=Y is missing from .modinfo)")
                 .Add("License", Known(module.License))
                 .Add("Description", Known(module.Description))

@@ -13,6 +13,12 @@ namespace LivePatchAgent.Core.Modules;
 /// </summary>
 public sealed class KernelModule
 {
+    // struct module { enum module_state state; struct list_head list; char name[MODULE_NAME_LEN]; ... }: on 64-bit
+    // the name starts at offset 24 and MODULE_NAME_LEN is 64 - sizeof(unsigned long) = 56. This layout has not
+    // changed since 2.6.
+    private const int StructModuleNameOffset = 24;
+    private const int ModuleNameLength = 56;
+
     private KernelModule(
         ReadOnlyMemory<byte> file,
         ElfMachine machine,
@@ -23,7 +29,7 @@ public sealed class KernelModule
         SignatureTrailer signature,
         ImmutableArray<ElfSection> sections)
     {
-        File = file;
+        Bytes = file;
         Machine = machine;
         Name = name;
         ModInfo = modInfo;
@@ -34,9 +40,9 @@ public sealed class KernelModule
     }
 
     /// <summary>The whole file, signature included.</summary>
-    public ReadOnlyMemory<byte> File { get; }
+    public ReadOnlyMemory<byte> Bytes { get; }
 
-    public long Size => File.Length;
+    public long Size => Bytes.Length;
 
     public ElfMachine Machine { get; }
 
@@ -64,7 +70,7 @@ public sealed class KernelModule
     internal ImmutableArray<ElfSection> Sections { get; }
 
     /// <summary>SHA-256 of the whole file, lowercase hex: what <c>sha256sum</c> prints.</summary>
-    public string ComputeSha256() => Convert.ToHexStringLower(SHA256.HashData(File.Span));
+    public string ComputeSha256() => Convert.ToHexStringLower(SHA256.HashData(Bytes.Span));
 
     /// <summary>
     /// Reads a module for <paramref name="expectedMachine"/>. Throws <see cref="AgentException"/> with
@@ -84,9 +90,9 @@ public sealed class KernelModule
         var modInfo = ModuleInfo.Empty;
         if (modInfoSection is not null)
         {
-            if (modInfoSection.Type == ElfSection.NoBits)
+            if (!modInfoSection.HasContents)
             {
-                throw Malformed($"{modInfoSection} has no contents (SHT_NOBITS)");
+                throw Malformed($"{modInfoSection} has no contents ({modInfoSection.TypeName})");
             }
 
             modInfo = ModuleInfo.Parse(image.Contents(modInfoSection), modInfoSection.Offset);
@@ -115,17 +121,11 @@ public sealed class KernelModule
         };
     }
 
-    // struct module { enum module_state state; struct list_head list; char name[MODULE_NAME_LEN]; ... }: on 64-bit
-    // the name starts at offset 24 and MODULE_NAME_LEN is 64 - sizeof(unsigned long) = 56. This layout has not
-    // changed since 2.6.
-    private const int StructModuleNameOffset = 24;
-    private const int ModuleNameLength = 56;
-
     private static string ReadStructModuleName(ElfImage image, ElfSection thisModule)
     {
-        if (thisModule.Type == ElfSection.NoBits)
+        if (!thisModule.HasContents)
         {
-            throw Malformed($"{thisModule} has no contents (SHT_NOBITS); the kernel requires it to hold struct module");
+            throw Malformed($"{thisModule} has no contents ({thisModule.TypeName}); the kernel requires it to hold struct module");
         }
 
         if ((thisModule.Flags & ElfSection.AllocFlag) == 0)
@@ -167,6 +167,19 @@ internal sealed record ElfSection(int Index, string Name, uint Type, ulong Flags
     public const uint NoBits = 8;
     public const ulong AllocFlag = 0x2;
 
+    /// <summary>
+    /// Whether the section occupies bytes of the file. Only such sections are bounds-checked (as in the kernel),
+    /// so only their contents may be read.
+    /// </summary>
+    public bool HasContents => Type is not (Null or NoBits);
+
+    public string TypeName => Type switch
+    {
+        Null => "SHT_NULL",
+        NoBits => "SHT_NOBITS",
+        _ => $"type {Type}",
+    };
+
     public override string ToString() => Name.Length == 0 ? $"section {Index}" : $"section {Index} ({Name})";
 }
 
@@ -193,7 +206,10 @@ internal readonly ref struct ElfImage
         ? $"the end of the module image ({DisplayText.Hex((ulong)_bytes.Length)} bytes before the signature)"
         : $"the end of the file ({DisplayText.Hex((ulong)_bytes.Length)} bytes)";
 
-    public ReadOnlySpan<byte> Contents(ElfSection section) => _bytes.Slice((int)section.Offset, (int)section.Size);
+    /// <summary>The bytes of a section with <see cref="ElfSection.HasContents"/>, which were bounds-checked.</summary>
+    public ReadOnlySpan<byte> Contents(ElfSection section) => section.HasContents
+        ? _bytes.Slice((int)section.Offset, (int)section.Size)
+        : throw new InvalidOperationException($"{section} has no contents in the file; check HasContents first");
 
     public ImmutableArray<ElfSection> ReadSections(ElfMachine expectedMachine)
     {
@@ -253,7 +269,7 @@ internal readonly ref struct ElfImage
             var nameBytes = names[(int)raw.NameOffset..];
             var name = Encoding.Latin1.GetString(nameBytes[..nameBytes.IndexOf((byte)0)]);
             var section = new ElfSection(i, name, raw.Type, raw.Flags, raw.Offset, raw.Size, raw.Link);
-            if (raw.Type is not ElfSection.Null and not ElfSection.NoBits)
+            if (section.HasContents)
             {
                 CheckBounds(section);
             }

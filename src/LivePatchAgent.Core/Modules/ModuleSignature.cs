@@ -81,7 +81,7 @@ public sealed class ModuleSignature
         if (beforeMarker <= InfoLength)
         {
             return Malformed(beforeMarker,
-                $"the signature trailer is truncated: only {beforeMarker} bytes precede the marker, fewer than the {InfoLength}-byte module_signature and a module");
+                $"the signature trailer is truncated: only {beforeMarker} bytes precede the marker, no room for the {InfoLength}-byte module_signature and a module");
         }
 
         var info = bytes.Slice(beforeMarker - InfoLength, InfoLength);
@@ -159,7 +159,7 @@ public sealed class ModuleSignature
         var candidates = trusted.Match(signerInfo.SignerIdentifier);
         if (candidates.Count == 0)
         {
-            var unknown = new ModuleSigner(issuer, null, issuer, keyId, keyIdKind, digest, null);
+            var unknown = new ModuleSigner(issuer is null ? null : CommonName(issuer), null, issuer, keyId, keyIdKind, digest, null);
             return SignatureVerification.Failed(unknown, ErrorReason.UntrustedSigner,
                 $"the module is signed by {unknown.Describe()}, which matches none of the {trusted.Certificates.Length} trusted certificates");
         }
@@ -240,6 +240,24 @@ public sealed class ModuleSignature
 
     private readonly record struct DecodedSigner(SignerInfo Info, string KeyId, SignerKeyIdKind KeyIdKind, string? Issuer);
 
+    /// <summary>The CN of a distinguished name from the message (a self-signed key's own name), else the whole name.</summary>
+    private static string CommonName(string distinguishedName)
+    {
+        try
+        {
+            var commonName = new X500DistinguishedName(distinguishedName)
+                .EnumerateRelativeDistinguishedNames()
+                .Where(n => !n.HasMultipleElements && n.GetSingleElementType().Value == "2.5.4.3")
+                .Select(n => n.GetSingleElementValue())
+                .LastOrDefault();
+            return string.IsNullOrEmpty(commonName) ? distinguishedName : commonName;
+        }
+        catch (Exception e) when (IsUntrustedDataFailure(e))
+        {
+            return distinguishedName;
+        }
+    }
+
     /// <summary>The digest name as sign-file and modinfo spell it (<c>sha256</c>), or the OID for others.</summary>
     private static string DigestName(Oid algorithm) => algorithm.Value switch
     {
@@ -268,9 +286,13 @@ public sealed class ModuleSignature
     /// unknown or unsupported algorithms, odd names). The PKCS#7 comes from the module file, so each of these is
     /// a property of the file, reported as signature-invalid with its message, never a crash.
     /// </summary>
+    /// <remarks>
+    /// Fuzzing the message (see the unit tests) only ever produced CryptographicException; the others are what
+    /// the ASN.1 and X.500 decoders document. ArgumentNullException is left out: it would be our bug.
+    /// </remarks>
     internal static bool IsUntrustedDataFailure(Exception e) =>
-        e is CryptographicException or AsnContentException or FormatException or ArgumentException or OverflowException
-            or NotSupportedException;
+        e is CryptographicException or AsnContentException or FormatException or OverflowException or NotSupportedException
+            or (ArgumentException and not ArgumentNullException);
 }
 
 /// <summary>How a signature names its signer's key.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using LivePatchAgent.Core.Errors;
 
 namespace LivePatchAgent.Core.Modules;
@@ -46,8 +47,7 @@ public static class ModuleVerifier
         checks.Add(signatureCheck);
         checks.Add(CheckKernelPolicy(trailer, context));
 
-        return new VerificationReport(file.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file.Span)),
-            module, signer, checks.ToImmutable());
+        return new VerificationReport(file.Length, Convert.ToHexStringLower(SHA256.HashData(file.Span)), module, signer, checks.ToImmutable());
     }
 
     private const string NoModule = "skipped: the file is not a well-formed kernel module";
@@ -82,7 +82,7 @@ public static class ModuleVerifier
             return VerificationCheck.Skip(name, NoModule);
         }
 
-        if (module.ModInfo.Vermagic is not { } vermagic)
+        if (module.ModInfo.Vermagic is not { } vermagic || VermagicRelease(vermagic).Length == 0)
         {
             return VerificationCheck.Fail(name, ErrorReason.KernelMismatch,
                 $"{subject} has no vermagic in .modinfo, so the kernel it was built for is unknown; build it with the kernel's build system (kbuild)");
@@ -109,7 +109,7 @@ public static class ModuleVerifier
             return VerificationCheck.Skip(name, NoModule);
         }
 
-        if (module.ModInfo.Vermagic is not { } vermagic)
+        if (module.ModInfo.Vermagic is not { } vermagic || VermagicRelease(vermagic).Length == 0)
         {
             return VerificationCheck.Skip(name, "skipped: the module has no vermagic");
         }

@@ -18,6 +18,14 @@ public sealed class LpctlCommandLineTests
     [InlineData(new[] { "watch", "--timeout", "-1" }, "--timeout needs a positive number of seconds, not \"-1\"")]
     [InlineData(new[] { "watch", "--timeout", "soon" }, "--timeout needs a positive number of seconds, not \"soon\"")]
     [InlineData(new[] { "--socket", "", "status" }, "--socket needs a path")]
+    [InlineData(new[] { "verify" }, "required argument 'FILE' missing for command: 'verify'")]
+    [InlineData(new[] { "load" }, "required argument 'FILE' missing for command: 'load'")]
+    [InlineData(new[] { "unload" }, "required argument 'NAME' missing for command: 'unload'")]
+    [InlineData(new[] { "unload", " " }, "the patch name is empty")]
+    [InlineData(new[] { "load", "x.ko", "--timeout", "0" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"0\"")]
+    [InlineData(new[] { "load", "x.ko", "--timeout", "3601" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"3601\"")]
+    [InlineData(new[] { "unload", "x", "--timeout", "soon" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"soon\"")]
+    [InlineData(new[] { "load", "x.ko", "--no-wait", "yes" }, "unrecognized command or argument 'yes'")]
     public async Task Usage_errors_exit_2_with_one_lpctl_line_each_and_a_hint(string[] args, string message)
     {
         var run = await RunAsync(args);
@@ -52,7 +60,7 @@ public sealed class LpctlCommandLineTests
         var run = await RunAsync(["--help"]);
 
         Assert.Equal(ExitCodes.Ok, run.ExitCode);
-        foreach (var expected in new[] { "status", "list", "info <NAME>", "watch", "--socket <PATH>", "-o, --output <table|json>", "LPCTL_SOCKET", "3 daemon unreachable" })
+        foreach (var expected in new[] { "status", "list", "info <NAME>", "verify <FILE>", "load <FILE>", "unload <NAME>", "watch", "--socket <PATH>", "-o, --output <table|json>", "LPCTL_SOCKET", "3 daemon unreachable" })
         {
             Assert.Contains(expected, run.Out, StringComparison.Ordinal);
         }
@@ -68,6 +76,32 @@ public sealed class LpctlCommandLineTests
         Assert.Equal(ExitCodes.Ok, run.ExitCode);
         Assert.Contains("--count <N>", run.Out, StringComparison.Ordinal);
         Assert.Contains("--timeout <SECONDS>", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Load_help_describes_no_wait_and_timeout()
+    {
+        var run = await RunAsync(["load", "--help"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        Assert.Contains("--no-wait", run.Out, StringComparison.Ordinal);
+        Assert.Contains("--timeout <SECONDS>", run.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("load")]
+    public async Task A_missing_module_file_fails_before_the_daemon_is_contacted(string command)
+    {
+        // The socket does not exist: contacting the daemon would exit 3, not 1.
+        var socket = Path.Combine(Path.GetTempPath(), "lpctl-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+        var file = Path.Combine(Path.GetTempPath(), "lpctl-none-" + Guid.NewGuid().ToString("N")[..8] + ".ko");
+
+        var run = await RunAsync(["--socket", socket, command, file]);
+
+        Assert.Equal(ExitCodes.Failed, run.ExitCode);
+        Assert.Equal("", run.Out);
+        Assert.Equal($"lpctl: cannot read {file}: no such file\n", run.Error);
     }
 
     [Fact]

@@ -107,6 +107,32 @@ public sealed class SysfsFixture : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// Adds a thread under /proc: patch_state, comm, stack, and for the thread-group leader cmdline, stat and
+    /// cgroup. A kernel thread has an empty cmdline and PF_KTHREAD in its stat flags.
+    /// </summary>
+    public SysfsFixture AddTask(int pid, int tid, string comm, int patchState, string[]? stack = null, string? cgroup = "0::/system.slice/test.service", bool kthread = false, string? cmdline = null)
+    {
+        var pidDir = $"proc/{pid.ToString(CultureInfo.InvariantCulture)}";
+        var taskDir = $"{pidDir}/task/{tid.ToString(CultureInfo.InvariantCulture)}";
+        Write($"{taskDir}/patch_state", patchState.ToString(CultureInfo.InvariantCulture) + "\n");
+        Write($"{taskDir}/comm", comm + "\n");
+        Write($"{taskDir}/stack", string.Concat((stack ?? []).Select(f => f + "\n")));
+        if (!File.Exists(Path.Combine(Root, pidDir, "comm")))
+        {
+            Write($"{pidDir}/comm", comm + "\n");
+            Write($"{pidDir}/cmdline", kthread ? string.Empty : (cmdline ?? comm).Replace(' ', '\0') + "\0");
+            var flags = kthread ? 0x00208040U : 0x00400100U;
+            Write($"{pidDir}/stat", $"{pid} ({comm}) S 1 {pid} {pid} 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n");
+            if (cgroup is not null)
+            {
+                Write($"{pidDir}/cgroup", cgroup + "\n");
+            }
+        }
+
+        return this;
+    }
+
     /// <summary>Writes any file under the root, creating its directory.</summary>
     public SysfsFixture Write(string relative, string content)
     {

@@ -260,6 +260,22 @@ public sealed class KernelModuleTests
         Parse(bytes);
     }
 
+    [Theory]
+    [InlineData(1, 0u, "section 1 (.modinfo) has no contents (SHT_NULL)")]
+    [InlineData(1, 8u, "section 1 (.modinfo) has no contents (SHT_NOBITS)")]
+    [InlineData(2, 8u, "section 2 (.gnu.linkonce.this_module) has no contents (SHT_NOBITS); the kernel requires it to hold struct module")]
+    public void A_section_without_file_contents_is_never_read_even_with_a_wild_offset(int index, uint type, string message)
+    {
+        // SHT_NULL and SHT_NOBITS sections are not bounds-checked, so their offset and size must not be used.
+        var bytes = ModuleImage.Default();
+        var header = Layout(out _).SectionHeaderOffset(index);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(header + 4), type);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(header + 24), ulong.MaxValue);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(header + 32), 0x7fff_ffff);
+
+        Assert.Equal(message, Malformed(bytes).Message);
+    }
+
     [Fact]
     public void Checks_the_section_name_table_and_section_zero()
     {

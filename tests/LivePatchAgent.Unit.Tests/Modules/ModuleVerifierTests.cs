@@ -177,10 +177,14 @@ public sealed class ModuleVerifierTests
         FailsWith(ModuleVerifier.Verify(Signed(image), Context()), ErrorReason.KernelMismatch);
     }
 
-    [Fact]
-    public void A_module_without_vermagic_is_a_kernel_mismatch()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void A_module_without_vermagic_is_a_kernel_mismatch(string? vermagic)
     {
-        var report = ModuleVerifier.Verify(Signed(new ModuleImage().Without("vermagic")), Context());
+        var image = vermagic is null ? new ModuleImage().Without("vermagic") : new ModuleImage().With("vermagic", vermagic);
+        var report = ModuleVerifier.Verify(Signed(image), Context());
 
         Assert.StartsWith("module \"lp_unit\" has no vermagic in .modinfo", FailsWith(report, ErrorReason.KernelMismatch).Detail);
         Assert.Equal(CheckStatus.Skipped, Check(report, VerificationCheck.VermagicFlags).Status);

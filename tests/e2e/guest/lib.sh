@@ -158,13 +158,21 @@ park_in_sleeper() {
 }
 release_sleeper() { echo go > /proc/lpdemo_sleep; }
 
-# hold_patch PATCH MS: park a /proc/cmdline reader for MS milliseconds inside PATCH's replacement function
-# (lpdemo_v1/v2/v4), which holds a disable of PATCH, or its replacement by a newer patch, for that long.
+# hold_patch PATCH [MS]: park a /proc/cmdline reader inside PATCH's replacement function (lpdemo_v1/v2/v4)
+# for MS milliseconds (default: until release_held), which holds a disable of PATCH, or its replacement by a
+# newer patch, open. The kernel's own fake signal ends the hold after ~15 s of transition in any case.
 hold_patch() {
-  echo "$2" > "/sys/module/$1/parameters/hold_ms" || return 1
+  echo "${2:-600000}" > "/sys/module/$1/parameters/hold_ms" || return 1
   park_reader /proc/cmdline lpdemo_cmdline_show
   # Only the parked reader should sleep; later reads of /proc/cmdline (by the test itself) must not.
   echo 0 > "/sys/module/$1/parameters/hold_ms"
+}
+
+# release_held: end the hold of hold_patch/park_reader (any signal wakes the interruptible sleep).
+release_held() {
+  kill -TERM "$PARKED_PID" 2> /dev/null
+  wait "$PARKED_PID" 2> /dev/null
+  return 0
 }
 
 # ---------------------------------------------------------------- daemon and lpctl
@@ -220,18 +228,32 @@ _lpctl_state_is() {
 
 # ---------------------------------------------------------------- watch
 
-# watch_start FILE [ARGS...]: run "lpctl -o json watch ARGS" in the background, writing JSON lines to FILE.
-# There is no "subscribed" acknowledgement, so give the client a moment to connect before anything happens.
+# watch_start FILE [ARGS...]: run "lpctl -o json watch ARGS" in the background, writing JSON lines to FILE, and
+# return once it is connected. lpctl prints nothing until the first event, so "connected" is read from the
+# kernel: the daemon's accepted connections show in /proc/net/unix under the socket's path. Under TCG on a
+# busy host an AOT lpctl can take seconds to get there, and events before that are not replayed.
 watch_start() {
   WATCH_FILE=$1
   shift
+  _socket_inodes > "$E2E_WORK/socket-inodes.before"
   lpctl --socket "$LPD_SOCKET" -o json watch "$@" > "$WATCH_FILE" 2> "$WATCH_FILE.err" &
   WATCH_PID=$!
-  usleep "${WATCH_SETTLE_US:-1500000}"
-  kill -0 "$WATCH_PID" 2> /dev/null || {
+  if ! wait_for 30 _new_connection; then
+    fail "lpctl watch connects to the daemon within 30 s" "$(head -c 300 "$WATCH_FILE.err")"
+    return 1
+  fi
+  # Connected; the Watch call itself follows within a few milliseconds.
+  usleep 500000
+  if _pid_gone "$WATCH_PID"; then
     wait "$WATCH_PID"
     fail "lpctl watch keeps running" "exited with $?: $(head -c 300 "$WATCH_FILE.err")"
-  }
+  fi
+}
+# Inodes of the sockets in /proc/net/unix bound to the daemon's path: the listener and one per accepted
+# connection. A new inode means a new connection, whatever older connections closed meanwhile.
+_socket_inodes() { awk -v p="$LPD_SOCKET" '$NF == p { print $7 }' /proc/net/unix; }
+_new_connection() {
+  _socket_inodes | grep -qvxF -f "$E2E_WORK/socket-inodes.before" || _pid_gone "$WATCH_PID"
 }
 
 # watch_stop: end the background watch.

@@ -7,7 +7,7 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
 
 # The cache lives outside the clone so a fresh clone on the same machine reuses the kernel and builds.
-E2E_CACHE=${LIVEPATCHAGENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/livepatchagent}
+E2E_CACHE=${LIVEPATCHAGENT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/livepatchagent}
 
 e2e_msg() { printf 'e2e: %s\n' "$*" >&2; }
 e2e_die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }

@@ -51,11 +51,12 @@ stage_host_files() {
 }
 
 # pack_cpio STAGE OUT: newc cpio of STAGE, zstd-compressed (the Debian kernel has RD_ZSTD=y), atomically.
+# Every file is owned by root in the guest, whoever builds it (-R 0:0); guest/init creates the users' homes.
 # The stage root itself is left out: unpacked over an earlier layer, a "." entry would set the mode of the
 # guest's / to that of a mktemp directory (0700) and lock every non-root user out.
 pack_cpio() {
   local stage=$1 out=$2
-  (cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) |
+  (cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) |
     zstd -q -T0 -3 > "$out.tmp"
   mv "$out.tmp" "$out"
 }
@@ -72,8 +73,9 @@ _initramfs_base_host_files() {
 
 # initramfs_base KV MODULES_DIR: print the path of the cached base layer, building it if needed.
 initramfs_base() {
-  local kv=$1 moddir=$2 files key out
-  mapfile -t files < <(_initramfs_base_host_files)
+  local kv=$1 moddir=$2 list files key out
+  list=$(_initramfs_base_host_files)
+  mapfile -t files <<< "$list"
   key=$(e2e_hash_inputs "${BASH_SOURCE[0]}" "$E2E_DIR/guest/init" "$kv" "$moddir" "${files[*]}" "${files[@]}" \
     "$E2E_PASSWD" "$E2E_GROUP")
   out=$E2E_CACHE/initramfs/base-$kv-$key.cpio.zst
@@ -89,12 +91,13 @@ _initramfs_build_base() {
   [ -f "$out" ] && return 0
   t0=$(e2e_now_us)
   mkdir -p "$(dirname "$out")"
+  # Leftovers of an interrupted run; safe to remove while we hold the initramfs lock.
+  rm -rf "$E2E_CACHE/initramfs/.stage".* "$E2E_CACHE/initramfs/"*.tmp
   st=$(mktemp -d "$E2E_CACHE/initramfs/.stage.XXXXXX")
   # shellcheck disable=SC2064 # expand now: the variable is local and gone when the trap runs
   trap "rm -rf '$st'" EXIT
 
   mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,mnt/e2e,results,lp,boot,etc/livepatchd/trusted.d,var/lib,var/log}
-  mkdir -p "$st"/home/{lpuser,lpadm}
   stage_host_files "$st" "$@"
   # busybox provides every other command; one symlink per applet, never shadowing a real file (jq).
   local a
@@ -115,8 +118,6 @@ _initramfs_build_base() {
   printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' > "$st/etc/nsswitch.conf"
   printf '127.0.0.1 localhost\n::1 localhost\n' > "$st/etc/hosts"
   echo e2e-guest > "$st/etc/hostname"
-  chown 1000:1000 "$st/home/lpuser"
-  chown 1001:1001 "$st/home/lpadm"
   chmod 1777 "$st/tmp"
 
   pack_cpio "$st" "$out"
@@ -135,8 +136,9 @@ initramfs_app() {
     fi
   done
   if [ "${#found[@]}" -gt 0 ]; then
-    local libs
-    mapfile -t libs < <(host_closure "${found[@]}" | grep -v "^$bin/")
+    local list libs
+    list=$(host_closure "${found[@]}" | grep -v "^$bin/")
+    mapfile -t libs <<< "$list"
     stage_host_files "$st" "${libs[@]}"
   fi
   pack_cpio "$st" "$out"

@@ -45,6 +45,8 @@ _kernel_fetch() {
   t0=$(e2e_now_us)
   mkdir -p "$E2E_CACHE/kernel"
   # Work in a temp dir on the same filesystem, then rename: an interrupted run leaves only a temp dir.
+  # Leftovers of an interrupted run; safe to remove while we hold the lock for this release.
+  rm -rf "$E2E_CACHE/kernel/.tmp-$kv".*
   tmp=$(mktemp -d "$E2E_CACHE/kernel/.tmp-$kv.XXXXXX")
   # shellcheck disable=SC2064 # expand now: the variable is local and gone when the trap runs
   trap "rm -rf '$tmp'" EXIT
@@ -54,7 +56,7 @@ _kernel_fetch() {
   (cd "$tmp" && apt-get download -qq "linux-image-$kv" 2>&1) | { grep -v 'unsandboxed' >&2 || true; }
   local deb
   deb=$(find "$tmp" -maxdepth 1 -name "linux-image-${kv}_*.deb" | head -n1)
-  [ -n "$deb" ] || e2e_die "kernel: apt-get download linux-image-$kv produced no .deb"
+  [ -n "$deb" ] || e2e_die "kernel: cannot download linux-image-$kv; if the archive moved on, run 'apt-get update' and scripts/setup.sh (headers must match)"
 
   dpkg-deb -x "$deb" "$tmp/x"
   rm -f "$deb"

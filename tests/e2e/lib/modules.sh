@@ -50,7 +50,9 @@ _modules_build() {
   t0=$(e2e_now_us)
   sign_file=$(_modules_sign_file "$kv")
   mkdir -p "$E2E_CACHE/modules"
-  tmp=$(mktemp -d "$E2E_CACHE/modules/.tmp.XXXXXX")
+  # Leftovers of an interrupted run; safe to remove while we hold the lock for this release.
+  rm -rf "$E2E_CACHE/modules/.tmp-$kv".*
+  tmp=$(mktemp -d "$E2E_CACHE/modules/.tmp-$kv.XXXXXX")
   # shellcheck disable=SC2064 # expand now: the variable is local and gone when the trap runs
   trap "rm -rf '$tmp'" EXIT
   local src=$tmp/src out=$tmp/out

@@ -19,7 +19,8 @@ qemu_boot() {
   local kernel=$1 initrd=$2 results=$3 tmo=$4 extra=$5
   shift 5
   mkdir -p "$results"
-  timeout -k 5 "$tmo" qemu-system-x86_64 \
+  # --foreground keeps QEMU in the caller's process group, so Ctrl-C reaches it like any other child.
+  timeout --foreground -k 5 "$tmo" qemu-system-x86_64 \
     "$@" -smp "$E2E_QEMU_SMP" -m "$E2E_QEMU_MEM" \
     -nodefaults -display none -no-reboot -monitor none \
     -serial stdio \

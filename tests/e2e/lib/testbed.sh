@@ -31,5 +31,7 @@ testbed_prepare() {
   cat "$base" "$run_dir/app.cpio.zst" > "$TB_INITRD"
   rm -f "$run_dir/app.cpio.zst"
   TB_VMLINUZ=$(kernel_dir "$TB_KV")/vmlinuz
-  mapfile -t TB_ACCEL < <(qemu_accel_args "$TB_VMLINUZ" "$TB_INITRD")
+  local accel
+  accel=$(qemu_accel_args "$TB_VMLINUZ" "$TB_INITRD")
+  mapfile -t TB_ACCEL <<< "$accel"
 }

@@ -6,10 +6,11 @@
 
 start_daemon || exit 1
 park_in_sleeper || exit 1
+# Two watchers: a plain one for the checks, and one that must stop by itself after 2 events.
+watch_start "$E2E_WORK/watch2.jsonl" --count 2 --timeout 60 || exit 1
+COUNTED=$WATCH_PID
 W=$E2E_WORK/watch.jsonl
-watch_start "$W"
-lpctl -o json watch --count 2 --timeout 60 > "$E2E_WORK/watch2.jsonl" 2> "$E2E_WORK/watch2.err" &
-COUNTED=$!
+watch_start "$W" || exit 1
 
 insmod_lp lpdemo_v3.ko || exit 1
 wait_event "$W" transition-started lpdemo_v3 15

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Disabling a patch through sysfs (behind the daemon's back) shows in "lpctl watch" as disabling and then
 # removal, and the patch leaves "lpctl list" once the kernel has freed it. A reader parked in the patched
-# function holds the unpatch transition open for a few seconds, so the daemon has a disabling state to see.
+# function holds the unpatch transition open until released, so the daemon has a disabling state to see.
 
 # A later daemon may list a disabled module that is still loaded as a leftover; "gone" here means: not listed
 # as a patch the kernel still has.
@@ -19,9 +19,9 @@ original_taint=$(cat /proc/sys/kernel/tainted)
 
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
-hold_patch lpdemo_v1 5000 || exit 1
+hold_patch lpdemo_v1 || exit 1
 echo 0 > "$LP_SYSFS/lpdemo_v1/enabled" || abort "cannot disable lpdemo_v1 through sysfs"
-wait_lpctl_state lpdemo_v1 disabling 5
+wait_lpctl_state lpdemo_v1 disabling 10
 I=$E2E_WORK/info-during.json
 lpctl_json "$I" info lpdemo_v1 || fail "lpctl -o json info lpdemo_v1 exits 0" "rc $?"
 save "$I"
@@ -29,6 +29,7 @@ check_json "info while held: disabling, enabled=false, in transition" \
   '"\(.patch.state) \(.patch.enabled) \(.patch.transition)"' "disabling false true" "$I"
 check "kernel agrees: enabled=0 transition=1" "0 1" \
   "$(cat "$LP_SYSFS/lpdemo_v1/enabled") $(cat "$LP_SYSFS/lpdemo_v1/transition")"
+release_held
 
 wait_patch_gone lpdemo_v1
 wait_event "$W" patch-removed lpdemo_v1 15

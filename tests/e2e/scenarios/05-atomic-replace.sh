@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Atomic replace: with lpdemo_v1 live, insmod the cumulative lpdemo_v2 (replace=true). While a reader parked in
-# v1's function holds the transition, both patches are listed; when it completes the kernel frees v1: watch
-# shows v1 removed, the list shows only v2 enabled, /proc/cmdline shows v2's banner.
+# v1's function holds the transition, both patches are listed; once released and complete, the kernel frees v1:
+# watch shows v1 removed, the list shows only v2 enabled, /proc/cmdline shows v2's banner.
 
 start_daemon || exit 1
 insmod_lp lpdemo_v1.ko || exit 1
@@ -10,14 +10,15 @@ wait_lpctl_state lpdemo_v1 enabled 15
 
 W=$E2E_WORK/watch.jsonl
 watch_start "$W"
-hold_patch lpdemo_v1 5000 || exit 1
+hold_patch lpdemo_v1 || exit 1
 insmod_lp lpdemo_v2.ko || exit 1
-wait_lpctl_state lpdemo_v2 enabling 5
+wait_lpctl_state lpdemo_v2 enabling 10
 L=$E2E_WORK/list-during.json
 lpctl_json "$L" list || fail "lpctl -o json list exits 0" "rc $?"
 save "$L"
 check_json "while held: v1 enabled, v2 enabling" '[.patches[] | "\(.name)=\(.state)"] | sort | join(" ")' \
   "lpdemo_v1=enabled lpdemo_v2=enabling" "$L"
+release_held
 
 wait_transition lpdemo_v2
 wait_patch_gone lpdemo_v1

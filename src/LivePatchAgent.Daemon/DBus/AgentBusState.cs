@@ -1,0 +1,109 @@
+using System.Collections.Immutable;
+using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.State;
+
+namespace LivePatchAgent.Daemon.DBus;
+
+/// <summary>
+/// The property values of org.livepatchd.Agent1 for one <see cref="AgentView"/>. Immutable; the publisher keeps
+/// the last one it announced and compares the next against it, so PropertiesChanged carries exactly the
+/// properties whose value changed.
+/// </summary>
+internal sealed record AgentBusState
+{
+    public required string Version { get; init; }
+
+    public required string KernelRelease { get; init; }
+
+    public required bool LivepatchSupported { get; init; }
+
+    public required string State { get; init; }
+
+    public required string TransitionPatch { get; init; }
+
+    /// <summary>When the running transition was first seen; null when none runs.</summary>
+    public DateTimeOffset? TransitionStartedAt { get; init; }
+
+    public required uint PatchCount { get; init; }
+
+    public required uint EnabledPatchCount { get; init; }
+
+    public required ImmutableArray<string> ForcedPatches { get; init; }
+
+    public required ulong TaintMask { get; init; }
+
+    public required string TaintFlags { get; init; }
+
+    public required string LastError { get; init; }
+
+    /// <summary>When a property that sends PropertiesChanged last changed.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>The property values <paramref name="view"/> implies; <see cref="UpdatedAt"/> is set by the caller.</summary>
+    public static AgentBusState From(AgentView view, string version, DateTimeOffset updatedAt)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var kernel = view.Snapshot.Kernel;
+        return new AgentBusState
+        {
+            Version = version,
+            KernelRelease = kernel.Release ?? string.Empty,
+            LivepatchSupported = kernel.LivepatchSupported,
+            State = StateName(view.State),
+            TransitionPatch = view.Transition?.Patch ?? string.Empty,
+            TransitionStartedAt = view.Transition?.StartedAt,
+            PatchCount = (uint)view.PatchCount,
+            EnabledPatchCount = (uint)view.EnabledPatchCount,
+            // Transition supervision (issue 6) records forced patches; until then the kernel gives no way to know.
+            ForcedPatches = [],
+            TaintMask = kernel.Taint?.Value ?? 0,
+            TaintFlags = kernel.Taint?.Letters ?? string.Empty,
+            LastError = CurrentProblem(view),
+            UpdatedAt = updatedAt,
+        };
+    }
+
+    /// <summary>The State property's words; docs/dbus.md and the XML list the same five.</summary>
+    public static string StateName(AgentState state) => state switch
+    {
+        AgentState.Idle => "idle",
+        AgentState.Transitioning => "transitioning",
+        AgentState.Stalled => "stalled",
+        AgentState.Unsupported => "unsupported",
+        AgentState.Degraded => "degraded",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "an agent state without a D-Bus name"),
+    };
+
+    /// <summary>A patch state as GetPatches and PatchStateChanged spell it.</summary>
+    public static string PatchStateName(PatchState state) => state switch
+    {
+        PatchState.Enabled => "enabled",
+        PatchState.Enabling => "enabling",
+        PatchState.Disabling => "disabling",
+        PatchState.Disabled => "disabled",
+        PatchState.Stalled => "stalled",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "a patch state without a D-Bus name"),
+    };
+
+    /// <summary>
+    /// Tasks that have not switched in the running transition. The view does not carry them until transition
+    /// supervision (issue 6) lands; until then this is 0, which the contract documents as "cannot tell".
+    /// </summary>
+    public static uint BlockingTaskCount(AgentView view) => 0;
+
+    /// <summary>Seconds the running transition has taken at <paramref name="now"/>; 0 when none runs.</summary>
+    public double TransitionSecondsAt(DateTimeOffset now) =>
+        TransitionStartedAt is { } started && now > started ? (now - started).TotalSeconds : 0;
+
+    private static string CurrentProblem(AgentView view)
+    {
+        if (view.DegradedReasons.Count > 0)
+        {
+            return view.DegradedReasons[0];
+        }
+
+        return view.Snapshot.Problems.IsDefaultOrEmpty
+            ? string.Empty
+            : $"{view.Snapshot.Problems[0].Path}: {view.Snapshot.Problems[0].Message}";
+    }
+}
