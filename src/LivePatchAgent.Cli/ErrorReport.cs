@@ -13,13 +13,17 @@ internal static class ErrorReport
 
     public const string PermissionHint = "run lpctl as root or as a member of livepatchd's admin group";
 
+    /// <summary>
+    /// Writes the message and the hint, one line each. Both are escaped for the terminal: a daemon's message may
+    /// quote a module's or a process's text.
+    /// </summary>
     public static void Write(TextWriter error, string message, string? hint = null)
     {
         ArgumentNullException.ThrowIfNull(error);
-        error.Write("lpctl: " + message + "\n");
+        error.Write("lpctl: " + TerminalText.Escape(message) + "\n");
         if (hint is not null)
         {
-            error.Write("hint: " + hint + "\n");
+            error.Write("hint: " + TerminalText.Escape(hint) + "\n");
         }
 
         error.Flush();

@@ -20,6 +20,10 @@ internal static class Lpctl
         new VerifyCommand(),
         new LoadCommand(),
         new UnloadCommand(),
+        new BlockingCommand(),
+        new RevertCommand(),
+        new ForceCommand(),
+        new KickCommand(),
         new WatchCommand(),
     ];
 

@@ -28,6 +28,12 @@ public sealed class AgentClient : IDisposable
     public static readonly TimeSpan UploadCallTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The least time a blocking-task diagnosis may take: the daemon scans every thread in /proc and reads the
+    /// stacks of those that block, which on a busy machine is more than answering from memory.
+    /// </summary>
+    public static readonly TimeSpan ScanCallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// The daemon's default wait for a load or unload (Limits:OperationTimeout). Used to bound the call when the
     /// caller gives no timeout and the daemon applies its own.
     /// </summary>
@@ -151,6 +157,85 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
+    /// The threads that hold the running transition back, each with the patched function on its stack that holds
+    /// it. With no transition running the answer has an empty <c>patch</c> and no tasks; naming a patch that is not
+    /// the one in transition fails with "no-transition". Stacks are admin-only: with
+    /// <paramref name="includeStacks"/> a caller the daemon does not trust may be refused ("permission-denied").
+    /// </summary>
+    /// <param name="name">The transitioning patch, or null for whichever is in transition.</param>
+    /// <param name="includeStacks">Include each thread's kernel stack (admin-only).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public Task<BlockingTasksResponse> GetBlockingTasksAsync(string? name, bool includeStacks,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new GetBlockingTasksRequest { Name = name ?? string.Empty, IncludeStacks = includeStacks };
+        // The daemon reads /proc for this answer, every thread of the machine, rather than answering from memory.
+        var deadline = _callTimeout > ScanCallTimeout ? _callTimeout : ScanCallTimeout;
+        return CallAsync((agent, options) => agent.GetBlockingTasksAsync(request, options), deadline, translate: null,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Reverses the running transition of <paramref name="name"/> and waits for the reversed transition; a reversed
+    /// enable then has its module removed. Fails with "no-transition" when the patch is not in transition; a
+    /// reversal still running at the timeout is not an error (<c>completed</c> is false).
+    /// </summary>
+    /// <param name="name">The transitioning patch.</param>
+    /// <param name="timeout">
+    /// How long the daemon waits for the reversal and the module removal; null for its default
+    /// (Limits:OperationTimeout). The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call (the daemon stops waiting; the reversal goes on).</param>
+    public Task<RevertTransitionResponse> RevertTransitionAsync(string name, TimeSpan? timeout,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new RevertTransitionRequest { Name = name };
+        if (timeout is { } value)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+        }
+
+        var operation = $"reverting {name}";
+        return CallAsync((agent, options) => agent.RevertTransitionAsync(request, options), OperationDeadline(timeout),
+            error => OperationDeadlineError(error, operation, timeout), cancellationToken);
+    }
+
+    /// <summary>
+    /// Forces the running transition of <paramref name="name"/> to complete. The daemon refuses without
+    /// <paramref name="confirm"/> ("confirmation-required"): tasks still inside the old code keep running it, and a
+    /// forced unpatch or replace pins modules that can then never be unloaded until reboot. The answer names them.
+    /// </summary>
+    /// <param name="name">The transitioning patch.</param>
+    /// <param name="confirm">The caller's explicit consent to the consequences.</param>
+    /// <param name="cancellationToken">Cancels the call (a force the kernel already took stays).</param>
+    public Task<ForceTransitionResponse> ForceTransitionAsync(string name, bool confirm,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new ForceTransitionRequest { Name = name, Confirm = confirm };
+        // The daemon waits for the kernel to finish the forced transition, up to its operation timeout.
+        var operation = $"forcing {name}";
+        return CallAsync((agent, options) => agent.ForceTransitionAsync(request, options), OperationDeadline(null),
+            error => OperationDeadlineError(error, operation, null), cancellationToken);
+    }
+
+    /// <summary>
+    /// Kicks the blocked user-space tasks of the running transition of <paramref name="name"/> with SIGSTOP then
+    /// SIGCONT (on 4.16-5.0 kernels the daemon writes the patch's <c>signal</c> attribute instead). Fails with
+    /// "no-transition" when the patch is not in transition.
+    /// </summary>
+    public Task<KickTasksResponse> KickTasksAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new KickTasksRequest { Name = name };
+        // A kick queues behind another running operation (a load, a revert) for up to the operation timeout.
+        var operation = $"kicking the tasks blocking {name}";
+        return CallAsync((agent, options) => agent.KickTasksAsync(request, options), OperationDeadline(null),
+            error => OperationDeadlineError(error, operation, null), cancellationToken);
+    }
+
+    /// <summary>
     /// The daemon's events as they happen, until the caller cancels or the daemon ends the stream. A connection
     /// failure surfaces on the first iteration.
     /// </summary>
@@ -181,7 +266,7 @@ public sealed class AgentClient : IDisposable
 
     public void Dispose() => _channel.Dispose();
 
-    /// <summary>The deadline of a load or unload call: the operation's own timeout plus the margin.</summary>
+    /// <summary>The deadline of an operation call (load, unload, revert, force, kick): its own timeout plus the margin.</summary>
     public static TimeSpan OperationDeadline(TimeSpan? timeout) =>
         (timeout ?? DefaultOperationTimeout) + OperationDeadlineMargin;
 
@@ -227,7 +312,7 @@ public sealed class AgentClient : IDisposable
             : null;
 
     /// <summary>
-    /// A load or unload that outlives its deadline was accepted by the daemon, so the daemon is not unreachable:
+    /// An operation that outlives its deadline was accepted by the daemon, so the daemon is not unreachable:
     /// the operation may still be running, and the user must look before retrying.
     /// </summary>
     private AgentCallException? OperationDeadlineError(RpcException exception, string operation, TimeSpan? timeout) =>

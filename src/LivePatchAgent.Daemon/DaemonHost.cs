@@ -5,14 +5,16 @@ using Grpc.Reflection.V1Alpha;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Api;
 using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.DBus;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
 using LivePatchAgent.Daemon.Operations;
+using LivePatchAgent.Daemon.Transitions;
+using LivePatchAgent.Linux.Procfs;
 using LivePatchAgent.Daemon.Watching;
 using LivePatchAgent.Linux;
 using LivePatchAgent.Linux.Native;
 using LivePatchAgent.Linux.Sysfs;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging.Console;
 
@@ -42,13 +44,18 @@ internal static class DaemonHost
             .AddDaemonOptions()
             .AddKernelWatching()
             .AddPatchOperations()
-            .AddAgentApi(configuration);
-        builder.Host.UseSystemd();
+            .AddTransitionSupervision()
+            .AddAgentApi(configuration)
+            // After the watcher: the D-Bus publisher starts from the first snapshot.
+            .AddDBusMonitoring(configuration)
+            // Not UseSystemd(): see SystemdIntegration (READY=1 exactly once, whatever the parent process).
+            .AddSystemdIntegration(builder.Logging);
 
         var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenUnixSocket(api.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            // The socket systemd passed (livepatchd.socket), else Api:SocketPath.
+            SystemdIntegration.ListenOnApiSocket(kestrel, api.SocketPath);
             kestrel.AddServerHeader = false;
         });
 
@@ -89,6 +96,8 @@ internal static class DaemonHost
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<VerificationOptions>, VerificationOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
+        services.AddOptions<TransitionsOptions>().BindConfiguration(TransitionsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TransitionsOptions>, TransitionsOrderValidator>();
         return services;
     }
 
@@ -112,6 +121,17 @@ internal static class DaemonHost
         services.AddSingleton<IKernelModuleLoader, KernelModuleLoader>();
         services.AddSingleton<IOperationJournal, LoggingOperationJournal>();
         services.AddSingleton<PatchOperations>();
+        services.AddSingleton(sp => new BlockingTaskScanner(sp.GetRequiredService<HostPaths>()));
+        services.AddSingleton<ITaskSignaller, TaskSignaller>();
+        services.AddSingleton<PinStore>();
+        return services;
+    }
+
+    private static IServiceCollection AddTransitionSupervision(this IServiceCollection services)
+    {
+        services.AddSingleton<TransitionSupervisor>();
+        // After the watcher: the supervisor reads the first snapshot's boot id to load this boot's pins.
+        services.AddHostedService(sp => sp.GetRequiredService<TransitionSupervisor>());
         return services;
     }
 

@@ -44,4 +44,13 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "kernel is busy with another transition; retrying {Operation} of {Patch} in {Delay}")]
     public static partial void RetryingBusy(ILogger logger, string operation, string patch, TimeSpan delay);
+
+    [LoggerMessage(14, LogLevel.Warning, "stalled transition of {Patch}: pid {Pid} tid {Tid} ({Comm}, unit {Unit}) blocks it: {HeldBy}")]
+    public static partial void BlockingTask(ILogger logger, string patch, int pid, int tid, string comm, string unit, string heldBy);
+
+    [LoggerMessage(15, LogLevel.Warning, "stalled transition of {Patch} after {Seconds:F0} s: {Step}: {Message}")]
+    public static partial void SupervisorStep(ILogger logger, string patch, double seconds, string step, string message);
+
+    [LoggerMessage(16, LogLevel.Error, "transition supervisor step failed: {Reason}: {Message}")]
+    public static partial void SupervisorStepFailed(ILogger logger, string reason, string message);
 }

@@ -68,8 +68,11 @@ internal static class DaemonProgram
         try
         {
             var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
-            var staleRemoved = UnixSocketEndpoint.Prepare(api.SocketPath);
             await using var app = DaemonHost.Build(configuration, overrides);
+            // A socket systemd passed is systemd's: no stale-socket check (it would find the socket "in use").
+            // Resolving it also sets FD_CLOEXEC on every inherited descriptor.
+            var activated = app.Services.GetRequiredService<SystemdSocketActivation>().IsActivated;
+            var staleRemoved = !activated && UnixSocketEndpoint.Prepare(api.SocketPath);
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("livepatchd");
             if (staleRemoved)
             {
@@ -85,7 +88,11 @@ internal static class DaemonProgram
                 view.Snapshot.Kernel.LivepatchSupported ? "supported" : "not supported");
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             Log.Stopping(logger);
-            return ExitOk;
+            // A background loop that crashed (the host logged it) stopped the daemon: exit non-zero, so that the
+            // unit's Restart=on-failure brings it back instead of taking the stop as a clean one.
+            return app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Any(s => s.ExecuteTask is { IsFaulted: true })
+                ? ExitFailure
+                : ExitOk;
         }
         catch (DaemonStartException e)
         {

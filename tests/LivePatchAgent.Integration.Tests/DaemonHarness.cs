@@ -19,6 +19,7 @@ public sealed class DaemonHarness : IAsyncDisposable
     private readonly StringWriter _output = new();
     private readonly StringWriter _error = new();
     private Task<int>? _run;
+    private string? _dbusAddress;
 
     private DaemonHarness(string directory)
     {
@@ -54,7 +55,8 @@ public sealed class DaemonHarness : IAsyncDisposable
         "--host-root", hostRoot,
         "--socket", SocketPath,
         "--state-dir", StateDir,
-        "--no-dbus",
+        // Without a private bus the daemon must not touch the machine's system bus.
+        _dbusAddress is null ? "--no-dbus" : $"DBus:Address={_dbusAddress}",
         // Fast polling keeps the tests quick; the defaults are covered by the configuration tests.
         "Watch:IdleInterval=00:00:00.050",
         "Watch:TransitionInterval=00:00:00.020",
@@ -62,17 +64,33 @@ public sealed class DaemonHarness : IAsyncDisposable
     ];
 
     public static Task<DaemonHarness> StartAsync(SysfsFixture fixture, params string[] settings) =>
-        StartAsync(fixture, null, settings);
+        StartAsync(fixture, new DaemonHarnessOptions(), settings);
 
     /// <summary>Starts the daemon with <paramref name="loader"/> standing in for the kernel's module syscalls.</summary>
-    public static async Task<DaemonHarness> StartAsync(SysfsFixture fixture, IKernelModuleLoader? loader, params string[] settings)
+    public static Task<DaemonHarness> StartAsync(SysfsFixture fixture, IKernelModuleLoader? loader, params string[] settings) =>
+        StartAsync(fixture, new DaemonHarnessOptions { Loader = loader }, settings);
+
+    /// <summary>Starts the daemon with D-Bus on a private bus and/or systemd settings (see <see cref="DaemonHarnessOptions"/>).</summary>
+    internal static async Task<DaemonHarness> StartAsync(SysfsFixture fixture, DaemonHarnessOptions options, params string[] settings)
     {
         // Short directory: sun_path holds 107 bytes.
-        var directory = Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
+        var directory = options.Directory ?? Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
         System.IO.Directory.CreateDirectory(directory);
-        var harness = new DaemonHarness(directory);
-        Action<IServiceCollection>? overrides = loader is null ? null : services => services.AddSingleton(loader);
-        await harness.StartAsync(harness.Arguments(fixture.Root, settings), overrides).ConfigureAwait(false);
+        var harness = new DaemonHarness(directory) { _dbusAddress = options.DBusAddress };
+        void Overrides(IServiceCollection services)
+        {
+            // The systemd variables are process-wide; each in-process daemon gets its own (none by default), so
+            // parallel tests never see each other's NOTIFY_SOCKET, nor the test runner's.
+            services.AddSingleton(options.Systemd);
+            if (options.Loader is not null)
+            {
+                services.AddSingleton(options.Loader);
+            }
+
+            options.Services?.Invoke(services);
+        }
+
+        await harness.StartAsync(harness.Arguments(fixture.Root, settings), Overrides).ConfigureAwait(false);
         return harness;
     }
 
@@ -146,4 +164,22 @@ public sealed class DaemonHarness : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>How <see cref="DaemonHarness"/> starts the daemon beyond the defaults.</summary>
+internal sealed record DaemonHarnessOptions
+{
+    /// <summary>A private bus to publish org.livepatchd.Agent1 on; null runs with --no-dbus.</summary>
+    public string? DBusAddress { get; init; }
+
+    /// <summary>What the daemon believes the service manager told it (NOTIFY_SOCKET, WATCHDOG_USEC, ...).</summary>
+    public LivePatchAgent.Daemon.Hosting.SystemdEnvironment Systemd { get; init; } = LivePatchAgent.Daemon.Hosting.SystemdEnvironment.None;
+
+    public IKernelModuleLoader? Loader { get; init; }
+
+    /// <summary>Further service replacements, applied last (e.g. a TimeProvider that can stall the watcher).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
+
+    /// <summary>The directory for the socket, state and config (deleted on dispose); a new temporary one when null.</summary>
+    public string? Directory { get; init; }
 }

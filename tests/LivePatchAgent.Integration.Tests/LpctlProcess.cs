@@ -60,7 +60,11 @@ internal static class LpctlProcess
         };
 
         var underTest = Environment.GetEnvironmentVariable("LPCTL_UNDER_TEST");
-        var appHost = Path.Combine(AppContext.BaseDirectory, "lpctl");
+        // lpctl's own build output, not the copy next to the tests: this test project runs on the ASP.NET Core
+        // shared framework (it hosts the daemon), so the packages lpctl needs are not copied here.
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var cliDir = Path.GetFullPath(Path.Combine(testDir.FullName, "../../../../../src/LivePatchAgent.Cli/bin", testDir.Parent!.Name, testDir.Name));
+        var appHost = Path.Combine(cliDir, "lpctl");
         if (!string.IsNullOrEmpty(underTest))
         {
             info.FileName = underTest;
@@ -77,7 +81,7 @@ internal static class LpctlProcess
         else
         {
             info.FileName = "dotnet";
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lpctl.dll"));
+            info.ArgumentList.Add(Path.Combine(cliDir, "lpctl.dll"));
         }
 
         foreach (var arg in args)

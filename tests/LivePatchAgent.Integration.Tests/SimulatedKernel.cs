@@ -39,6 +39,13 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
 
     public TimeSpan TransitionTime { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// Patches whose transition in one direction (true: patching, false: unpatching) never finishes on its own,
+    /// as when a task sleeps in a function being replaced. The reversed transition is not held: the sleeping task
+    /// is already in the state it converges on.
+    /// </summary>
+    public ConcurrentDictionary<string, bool> Stuck { get; } = new();
+
     public int Load(SealedModuleImage image)
     {
         var bytes = image.ReadAll();
@@ -93,13 +100,20 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
                 {
                     var enabled = File.ReadAllText(Path.Combine(dir, "enabled")).Trim() == "1";
                     var transition = File.ReadAllText(Path.Combine(dir, "transition")).Trim() == "1";
-                    if (!enabled)
+                    var forced = File.ReadAllText(Path.Combine(dir, "force")).Trim() == "1";
+                    var stuck = Stuck.TryGetValue(name, out var stuckDirection) && stuckDirection == enabled && !forced;
+                    if (!enabled && !transition)
+                    {
+                        _fixture.SetTransition(name, true); // a disable starts the unpatching transition
+                    }
+                    else if (!enabled && !stuck)
                     {
                         _fixture.RemovePatch(name); // unpatching finished: the kernel frees the patch
                     }
-                    else if (transition && _transitionSince.TryGetValue(name, out var since) && DateTime.UtcNow - since > TransitionTime)
+                    else if (enabled && transition && (forced || (!stuck && _transitionSince.TryGetValue(name, out var since) && DateTime.UtcNow - since > TransitionTime)))
                     {
                         _fixture.SetTransition(name, false);
+                        File.WriteAllText(Path.Combine(dir, "force"), string.Empty);
                     }
                 }
                 catch (IOException)

@@ -5,7 +5,11 @@ namespace LivePatchAgent.Cli.Output;
 // The documents `lpctl -o json` prints. Their shape is a contract (scripts and the e2e test bed parse it):
 // fields are only ever added, and every document carries schemaVersion. Unknown values are null, never "".
 
-/// <summary>The output of <c>lpctl -o json status</c>.</summary>
+/// <summary>
+/// The output of <c>lpctl -o json status</c>. <c>forcedModules</c> are pinned by a forced transition until reboot;
+/// <c>blockingTasks</c> is the number of threads holding a stalled transition at the daemon's last scan (null when
+/// no transition is stalled).
+/// </summary>
 internal sealed record StatusDocument(
     string? DaemonVersion,
     string State,
@@ -17,7 +21,9 @@ internal sealed record StatusDocument(
     uint LeftoverCount,
     TransitionDocument? Transition,
     DateTime? SnapshotTime,
-    IReadOnlyList<ProblemDocument> Problems)
+    IReadOnlyList<ProblemDocument> Problems,
+    IReadOnlyList<string> ForcedModules,
+    uint? BlockingTasks)
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
@@ -58,7 +64,10 @@ internal sealed record PatchInfoDocument(PatchDocument Patch)
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
 }
 
-/// <summary>One live patch, as in <c>list</c> and <c>info</c>.</summary>
+/// <summary>
+/// One live patch, as in <c>list</c> and <c>info</c>. <c>forced</c>: livepatchd forced a transition that pins this
+/// module, so it can never be unloaded until reboot.
+/// </summary>
 internal sealed record PatchDocument(
     string Name,
     string State,
@@ -67,7 +76,8 @@ internal sealed record PatchDocument(
     bool? Replace,
     uint? StackOrder,
     IReadOnlyList<PatchObjectDocument> Objects,
-    ModuleDocument? Module);
+    ModuleDocument? Module,
+    bool Forced);
 
 /// <summary>A patched object (vmlinux or a module).</summary>
 internal sealed record PatchObjectDocument(string Name, bool? Patched, IReadOnlyList<PatchFunctionDocument> Functions);
@@ -80,9 +90,9 @@ internal sealed record ModuleDocument(int? Refcnt, string? Taint, string? Srcver
 
 /// <summary>
 /// A live patch module that is still loaded but no longer registered (replaced or disabled), in <c>list</c>;
-/// <c>lpctl unload NAME</c> removes it.
+/// <c>lpctl unload NAME</c> removes it, unless <c>forced</c>: a forced transition pinned it until reboot.
 /// </summary>
-internal sealed record LeftoverDocument(string Name, ModuleDocument? Module);
+internal sealed record LeftoverDocument(string Name, ModuleDocument? Module, bool Forced);
 
 /// <summary>
 /// What the daemon's verification found: every check, the module's facts and the kernel's own policy. The
@@ -156,7 +166,11 @@ internal sealed record UnloadDocument(string Name, bool WasLeftover, double? Ela
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
 }
 
-/// <summary>One line of <c>lpctl -o json watch</c> (JSON Lines: one compact object per event).</summary>
+/// <summary>
+/// One line of <c>lpctl -o json watch</c> (JSON Lines: one compact object per event). For stall events,
+/// <c>blockingTasks</c> counts the threads holding the transition and <c>seconds</c> is how long it has run
+/// (null for other events).
+/// </summary>
 internal sealed record EventDocument(
     ulong Sequence,
     DateTime? Time,
@@ -166,7 +180,71 @@ internal sealed record EventDocument(
     string? FromState,
     string? ToState,
     ulong Dropped,
-    string? KernelRelease)
+    string? KernelRelease,
+    uint BlockingTasks,
+    double? Seconds)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>
+/// The output of <c>lpctl -o json blocking</c>. With no transition running, <c>patch</c>, <c>patching</c>,
+/// <c>elapsedSeconds</c> and <c>threadsScanned</c> are null and <c>tasks</c> is empty.
+/// </summary>
+internal sealed record BlockingDocument(
+    string? Patch,
+    bool? Patching,
+    double? ElapsedSeconds,
+    uint? ThreadsScanned,
+    string? Message,
+    IReadOnlyList<BlockingTaskDocument> Tasks)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>
+/// A thread that holds the transition back. <c>heldBy</c> is the patched function on its stack (null when none
+/// was found); <c>stack</c> is empty when stacks were not asked for or could not be read (<c>stackProblem</c>
+/// says why).
+/// </summary>
+internal sealed record BlockingTaskDocument(
+    int Pid,
+    int Tid,
+    string Comm,
+    string? Cmdline,
+    bool KernelThread,
+    string? Unit,
+    HeldByDocument? HeldBy,
+    string? Explanation,
+    IReadOnlyList<string> Stack,
+    string? StackProblem);
+
+/// <summary>The frame of a patched function on a blocking thread's stack, and the object it belongs to.</summary>
+internal sealed record HeldByDocument(string Function, string? Object, string? Frame);
+
+/// <summary>The output of <c>lpctl -o json revert NAME</c>.</summary>
+internal sealed record RevertDocument(string Name, bool Completed, bool ModuleRemoved, string? Message)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>The output of <c>lpctl -o json force NAME --yes</c>; <c>pinned</c> are the modules kept until reboot.</summary>
+internal sealed record ForceDocument(string Name, IReadOnlyList<string> Pinned, bool Completed, string? Message)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>The output of <c>lpctl -o json kick NAME</c>; <c>method</c> is sigstop-sigcont or signal-attribute.</summary>
+internal sealed record KickDocument(
+    string Name,
+    IReadOnlyList<int> KickedPids,
+    uint KernelThreadsSkipped,
+    string? Method,
+    string? Message)
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
@@ -187,4 +265,8 @@ internal sealed record EventDocument(
 [JsonSerializable(typeof(VerifyDocument))]
 [JsonSerializable(typeof(LoadDocument))]
 [JsonSerializable(typeof(UnloadDocument))]
+[JsonSerializable(typeof(BlockingDocument))]
+[JsonSerializable(typeof(RevertDocument))]
+[JsonSerializable(typeof(ForceDocument))]
+[JsonSerializable(typeof(KickDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -42,7 +42,10 @@ internal static class JsonOutput
                     ToSeconds(transition.Elapsed))
                 : null,
             SnapshotTime: ToDateTime(status.SnapshotTime),
-            Problems: [.. status.Problems.Select(p => new ProblemDocument(ProtocolNames.NullIfEmpty(p.Path), p.Message))]);
+            Problems: [.. status.Problems.Select(p => new ProblemDocument(ProtocolNames.NullIfEmpty(p.Path), p.Message))],
+            ForcedModules: [.. status.ForcedModules],
+            // The count belongs to a stalled transition; otherwise no scan stands behind a 0.
+            BlockingTasks: status.State == AgentState.Stalled || status.BlockingTasks > 0 ? status.BlockingTasks : null);
     }
 
     public static KernelDocument ToDocument(KernelFacts kernel)
@@ -69,7 +72,7 @@ internal static class JsonOutput
         ArgumentNullException.ThrowIfNull(response);
         return new PatchListDocument(
             [.. response.Patches.Select(ToDocument)],
-            [.. response.Leftovers.Select(l => new LeftoverDocument(l.Name, ToDocument(l.Module)))]);
+            [.. response.Leftovers.Select(l => new LeftoverDocument(l.Name, ToDocument(l.Module), l.Forced))]);
     }
 
     public static PatchDocument ToDocument(Patch patch)
@@ -89,7 +92,8 @@ internal static class JsonOutput
                     o.HasPatched ? o.Patched : null,
                     [.. o.Functions.Select(f => new PatchFunctionDocument(f.Name, f.Sympos))])),
             ],
-            Module: ToDocument(patch.Module));
+            Module: ToDocument(patch.Module),
+            Forced: patch.Forced);
     }
 
     private static ModuleDocument? ToDocument(ModuleFacts? module) =>
@@ -188,7 +192,61 @@ internal static class JsonOutput
             FromState: ProtocolNames.OfOptional(e.FromState),
             ToState: ProtocolNames.OfOptional(e.ToState),
             Dropped: e.Dropped,
-            KernelRelease: ProtocolNames.NullIfEmpty(e.KernelRelease));
+            KernelRelease: ProtocolNames.NullIfEmpty(e.KernelRelease),
+            BlockingTasks: e.BlockingTasks,
+            Seconds: e.Seconds > 0 ? Math.Round(e.Seconds, 3) : null);
+    }
+
+    public static BlockingDocument ToDocument(BlockingTasksResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var running = response.Patch.Length > 0;
+        return new BlockingDocument(
+            Patch: ProtocolNames.NullIfEmpty(response.Patch),
+            Patching: running ? response.Patching : null,
+            ElapsedSeconds: running ? ToSeconds(response.Elapsed) : null,
+            ThreadsScanned: running ? response.ThreadsScanned : null,
+            Message: ProtocolNames.NullIfEmpty(response.Message),
+            Tasks: [.. response.Tasks.Select(ToDocument)]);
+    }
+
+    public static BlockingTaskDocument ToDocument(BlockingTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return new BlockingTaskDocument(
+            Pid: task.Pid,
+            Tid: task.Tid,
+            Comm: task.Comm,
+            Cmdline: ProtocolNames.NullIfEmpty(task.Cmdline),
+            KernelThread: task.KernelThread,
+            Unit: ProtocolNames.NullIfEmpty(task.Unit),
+            HeldBy: task.HeldByFunction.Length > 0
+                ? new HeldByDocument(task.HeldByFunction, ProtocolNames.NullIfEmpty(task.HeldByObject), ProtocolNames.NullIfEmpty(task.HeldByFrame))
+                : null,
+            Explanation: ProtocolNames.NullIfEmpty(task.Explanation),
+            Stack: [.. task.Stack],
+            StackProblem: ProtocolNames.NullIfEmpty(task.StackProblem));
+    }
+
+    public static RevertDocument ToDocument(RevertTransitionResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new RevertDocument(response.Name, response.Completed, response.ModuleRemoved,
+            ProtocolNames.NullIfEmpty(response.Message));
+    }
+
+    public static ForceDocument ToDocument(ForceTransitionResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new ForceDocument(response.Name, [.. response.Pinned], response.Completed,
+            ProtocolNames.NullIfEmpty(response.Message));
+    }
+
+    public static KickDocument ToDocument(KickTasksResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return new KickDocument(response.Name, [.. response.KickedPids], response.KernelThreadsSkipped,
+            ProtocolNames.NullIfEmpty(response.Method), ProtocolNames.NullIfEmpty(response.Message));
     }
 
     /// <summary>Serialises one document, indented, followed by a newline.</summary>

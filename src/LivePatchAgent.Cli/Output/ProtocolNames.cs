@@ -45,6 +45,12 @@ internal static class ProtocolNames
         EventKind.PatchRemoved => "patch-removed",
         EventKind.TaintChanged => "taint-changed",
         EventKind.SupportChanged => "support-changed",
+        EventKind.TransitionStalled => "transition-stalled",
+        EventKind.TransitionRecovered => "transition-recovered",
+        EventKind.TasksKicked => "tasks-kicked",
+        EventKind.TransitionReverted => "transition-reverted",
+        EventKind.TransitionForced => "transition-forced",
+        EventKind.StallUnresolved => "stall-unresolved",
         _ => Unknown,
     };
 

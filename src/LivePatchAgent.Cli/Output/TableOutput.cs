@@ -15,7 +15,13 @@ internal static class TableOutput
     public const string LeftoversHeading =
         "leftover modules (replaced or disabled, still loaded; remove with lpctl unload NAME)";
 
+    /// <summary>What a patch or leftover pinned by a forced transition adds to its state.</summary>
+    public const string ForcedText = "forced (reboot to unload)";
+
     private const string UnknownText = "unknown";
+
+    // Continuation lines under a task of `lpctl blocking`.
+    private const string DetailIndent = "    ";
 
     // Wide enough for the longest kind ("transition-completed") so the patch column lines up.
     private const int EventKindWidth = 20;
@@ -39,9 +45,21 @@ internal static class TableOutput
                 + " (replaced or disabled, still loaded; see `lpctl list`)");
         }
 
+        if (status.ForcedModules.Count > 0)
+        {
+            block.Add("Forced modules", string.Join(", ", status.ForcedModules) + " (reboot to unload)");
+        }
+
+        block.Add("Transition", TransitionText(status.Transition, zone));
+        if (status.State == AgentState.Stalled)
+        {
+            block.Add("Blocking", status.BlockingTasks > 0
+                ? Plural(status.BlockingTasks, "task") + " at the last scan; run `lpctl blocking` to see which and why"
+                : "none found in /proc at the last scan (idle tasks do not show there); run `lpctl blocking`");
+        }
+
         block
-            .Add("Transition", TransitionText(status.Transition, zone))
-            .Add("Taint", TaintText(kernel))
+            .AddLines("Taint", TaintLines(kernel))
             .Add("Lockdown", Known(kernel.Lockdown))
             .Add("Signature enforcement", kernel.HasSigEnforce ? (kernel.SigEnforce ? "on (module.sig_enforce)" : "off") : UnknownText)
             .Add("Modules disabled", kernel.HasModulesDisabled
@@ -53,9 +71,9 @@ internal static class TableOutput
             .Add("Build id", Known(kernel.BuildId))
             .Add("Boot id", Known(kernel.BootId))
             .Add("Daemon", DaemonText(status, zone))
-            .Add("Problems", status.Problems.Count == 0
-                ? "none"
-                : string.Join('\n', status.Problems.Select(p => string.IsNullOrEmpty(p.Path) ? p.Message : $"{p.Path}: {p.Message}")));
+            .AddLines("Problems", status.Problems.Count == 0
+                ? ["none"]
+                : status.Problems.Select(p => string.IsNullOrEmpty(p.Path) ? p.Message : $"{p.Path}: {p.Message}"));
         return block.ToString();
     }
 
@@ -65,16 +83,25 @@ internal static class TableOutput
         var text = new StringBuilder(response.Patches.Count == 0 ? "no live patches loaded\n" : PatchTable(response));
         if (response.Leftovers.Count > 0)
         {
-            var leftovers = new TextTable("NAME", "REFCNT", "TAINT", "SRCVERSION", "INITSTATE");
+            // The NOTE column only appears when it has something to say: a pinned leftover cannot be unloaded,
+            // whatever the heading suggests.
+            var anyForced = response.Leftovers.Any(l => l.Forced);
+            string[] headers = anyForced
+                ? ["NAME", "REFCNT", "TAINT", "SRCVERSION", "INITSTATE", "NOTE"]
+                : ["NAME", "REFCNT", "TAINT", "SRCVERSION", "INITSTATE"];
+            var leftovers = new TextTable(headers);
             foreach (var leftover in response.Leftovers)
             {
                 var module = leftover.Module ?? new ModuleFacts();
-                leftovers.AddRow(
+                string[] cells =
+                [
                     leftover.Name,
                     module.HasRefcnt ? module.Refcnt.ToString(CultureInfo.InvariantCulture) : "-",
                     Dash(module.Taint),
                     Dash(module.Srcversion),
-                    Dash(module.Initstate));
+                    Dash(module.Initstate),
+                ];
+                leftovers.AddRow(anyForced ? [.. cells, leftover.Forced ? ForcedText : "-"] : cells);
             }
 
             text.Append('\n').Append(LeftoversHeading).Append(":\n").Append(leftovers);
@@ -90,7 +117,7 @@ internal static class TableOutput
         {
             table.AddRow(
                 patch.Name,
-                ProtocolNames.Of(patch.State),
+                PatchStateText(patch),
                 Count(patch.Objects.Count),
                 Count(patch.Objects.Sum(o => o.Functions.Count)),
                 patch.HasReplace ? YesNo(patch.Replace) : "-",
@@ -108,7 +135,7 @@ internal static class TableOutput
         var functionCount = patch.Objects.Sum(o => o.Functions.Count);
         var block = new KeyValueBlock()
             .Add("Name", patch.Name)
-            .Add("State", ProtocolNames.Of(patch.State))
+            .Add("State", PatchStateText(patch))
             .Add("Enabled", YesNo(patch.Enabled))
             .Add("Transition", patch.Transition ? "yes (a transition is running)" : "no")
             .Add("Replace", patch.HasReplace
@@ -126,10 +153,10 @@ internal static class TableOutput
             var patched = patchObject.HasPatched
                 ? (patchObject.Patched ? "patched" : "not patched (object not loaded)")
                 : "patched: unknown";
-            text.Append("  ").Append(patchObject.Name).Append("  ").Append(patched).Append('\n');
+            text.Append("  ").Append(TerminalText.Escape(patchObject.Name)).Append("  ").Append(patched).Append('\n');
             foreach (var function in patchObject.Functions)
             {
-                text.Append("    ").Append(function.Name)
+                text.Append("    ").Append(TerminalText.Escape(function.Name))
                     .Append("  sympos ").Append(function.Sympos.ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
         }
@@ -168,7 +195,7 @@ internal static class TableOutput
         {
             (true, _) => "Result: passed: a load would pass verification",
             (false, { } check) => $"Result: FAILED at check {check.Name} ({Dash(response.Reason)})",
-            (false, null) => $"Result: FAILED ({Dash(response.Reason)}): {Dash(response.Message)}",
+            (false, null) => $"Result: FAILED ({Dash(response.Reason)}): {TerminalText.Escape(Dash(response.Message))}",
         }).Append('\n');
         return text.ToString();
     }
@@ -204,23 +231,195 @@ internal static class TableOutput
     public static string Unload(UnloadPatchResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var message = string.IsNullOrEmpty(response.Message)
+        var message = TerminalText.Escape(string.IsNullOrEmpty(response.Message)
             ? (response.WasLeftover ? $"removed leftover module {response.Name}" : $"unloaded {response.Name}")
-            : response.Message;
+            : response.Message);
         return response.Elapsed is null
             ? message + "\n"
             : $"{message} in {DurationText(response.Elapsed.ToTimeSpan())}\n";
     }
 
-    /// <summary>One line per event: local time, kind, patch, message.</summary>
+    /// <summary>
+    /// One line per event: local time, kind, patch, message. A stall event leads its message with how long the
+    /// transition has run and how many threads block it: <c>45 s, 1 blocking task: ...</c>.
+    /// </summary>
     public static string EventLine(Event e, TimeZoneInfo zone)
     {
         ArgumentNullException.ThrowIfNull(e);
         var time = e.Time is null
             ? "--:--:--.---"
             : TimeZoneInfo.ConvertTimeFromUtc(e.Time.ToDateTime(), zone).ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
-        var patch = string.IsNullOrEmpty(e.Patch) ? "-" : e.Patch;
-        return $"{time}  {ProtocolNames.Of(e.Kind).PadRight(EventKindWidth)}  {patch.PadRight(EventPatchWidth)}  {e.Message}\n";
+        var patch = TerminalText.Escape(string.IsNullOrEmpty(e.Patch) ? "-" : e.Patch);
+        // The message may quote a blocking thread's comm: one event, one line.
+        var message = StallPrefix(e) + TerminalText.Escape(e.Message);
+        return $"{time}  {ProtocolNames.Of(e.Kind).PadRight(EventKindWidth)}  {patch.PadRight(EventPatchWidth)}  {message}\n";
+    }
+
+    private static string StallPrefix(Event e)
+    {
+        var parts = new List<string>(2);
+        if (e.Seconds > 0)
+        {
+            parts.Add(e.Seconds.ToString("0", CultureInfo.InvariantCulture) + " s");
+        }
+
+        // For a stall, "0 blocking tasks" is news too: the holders are idle tasks that /proc does not show.
+        if (e.BlockingTasks > 0 || e.Kind is EventKind.TransitionStalled or EventKind.StallUnresolved)
+        {
+            parts.Add(Plural(e.BlockingTasks, "blocking task"));
+        }
+
+        return parts.Count == 0 ? "" : string.Join(", ", parts) + ": ";
+    }
+
+    /// <summary>
+    /// The threads holding the running transition (<c>lpctl blocking</c>): a line naming the patch, its direction
+    /// and how long it has run, then a row per thread (PID, TID, COMM, UNIT, HELD-BY) followed by the explanation,
+    /// the command line and, when present, the kernel stack, indented under it.
+    /// </summary>
+    public static string Blocking(BlockingTasksResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.Patch.Length == 0)
+        {
+            return "no transition is running\n";
+        }
+
+        var text = new StringBuilder(TerminalText.Escape(response.Patch))
+            .Append(response.Patching ? " patching" : " unpatching");
+        if (response.Elapsed is not null)
+        {
+            text.Append(" for ").Append(DurationText(response.Elapsed.ToTimeSpan()));
+        }
+
+        var scanned = Plural(response.ThreadsScanned, "thread") + " scanned";
+        if (response.Tasks.Count == 0)
+        {
+            // The daemon's message says why an empty list does not mean nothing holds the transition.
+            text.Append(": no blocking thread found (").Append(scanned).Append(")\n");
+            if (response.Message.Length > 0)
+            {
+                text.Append(TerminalText.Escape(response.Message)).Append('\n');
+            }
+
+            return text.ToString();
+        }
+
+        text.Append(": ").Append(Plural(response.Tasks.Count, "blocking thread")).Append(" (").Append(scanned).Append(")\n\n");
+        var table = new TextTable("PID", "TID", "COMM", "UNIT", "HELD-BY");
+        foreach (var task in response.Tasks)
+        {
+            table.AddRow(
+                task.Pid.ToString(CultureInfo.InvariantCulture),
+                task.Tid.ToString(CultureInfo.InvariantCulture),
+                Dash(task.Comm),
+                task.KernelThread && task.Unit.Length == 0 ? "(kernel thread)" : Dash(task.Unit),
+                HeldByText(task));
+        }
+
+        var lines = table.Lines();
+        text.Append(lines[0]).Append('\n');
+        for (var i = 0; i < response.Tasks.Count; i++)
+        {
+            text.Append(lines[i + 1]).Append('\n');
+            AppendTaskDetails(text, response.Tasks[i]);
+        }
+
+        return text.ToString();
+    }
+
+    private static string HeldByText(BlockingTask task) => (task.HeldByFunction, task.HeldByObject) switch
+    {
+        ({ Length: 0 }, _) => "-",
+        (var function, { Length: 0 }) => function,
+        var (function, patchedObject) => $"{function} ({patchedObject})",
+    };
+
+    private static void AppendTaskDetails(StringBuilder text, BlockingTask task)
+    {
+        void Line(string value) => text.Append(DetailIndent).Append(TerminalText.Escape(value)).Append('\n');
+
+        if (task.Explanation.Length > 0)
+        {
+            Line(task.Explanation);
+        }
+
+        if (task.KernelThread)
+        {
+            Line("kernel thread: signals cannot kick it");
+        }
+        else if (task.Cmdline.Length > 0)
+        {
+            Line("cmdline: " + task.Cmdline);
+        }
+
+        if (task.Stack.Count > 0)
+        {
+            text.Append(DetailIndent).Append("stack:\n");
+            foreach (var frame in task.Stack)
+            {
+                Line("  " + frame);
+            }
+        }
+        else if (task.StackProblem.Length > 0)
+        {
+            Line("stack: unavailable: " + task.StackProblem);
+        }
+    }
+
+    /// <summary>The outcome of <c>lpctl revert</c>, on one line.</summary>
+    public static string Revert(RevertTransitionResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var message = response.Message.Length > 0
+            ? response.Message
+            : (response.Completed, response.ModuleRemoved) switch
+            {
+                (true, true) => $"reverted {response.Name}: the patching transition was reversed and the module removed",
+                (true, false) => $"reverted {response.Name}: the transition was reversed",
+                (false, _) => $"reversing {response.Name}: the reversed transition is still running",
+            };
+        return TerminalText.Escape(message) + "\n";
+    }
+
+    /// <summary>
+    /// The outcome of <c>lpctl force</c>: whether the transition completed, then the modules the force pinned, on
+    /// their own line, since they are the lasting cost.
+    /// </summary>
+    public static string Force(ForceTransitionResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var name = TerminalText.Escape(response.Name);
+        var text = new StringBuilder(response.Completed
+            ? $"forced {name}: its transition completed\n"
+            : $"forced {name}, but its transition has not completed yet\n");
+        text.Append(response.Pinned.Count == 0
+            ? "no module is pinned\n"
+            : $"pinned until reboot: {TerminalText.Escape(string.Join(", ", response.Pinned))}\n");
+        return text.ToString();
+    }
+
+    /// <summary>The outcome of <c>lpctl kick</c>: how, which processes, and the kernel threads left alone.</summary>
+    public static string Kick(KickTasksResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var signalAttribute = response.Method == "signal-attribute";
+        var block = new KeyValueBlock()
+            .Add("Patch", response.Name)
+            .Add("Method", response.Method switch
+            {
+                "sigstop-sigcont" => "SIGSTOP then SIGCONT to each blocked user process",
+                "signal-attribute" => "the kernel's fake signal to every blocked task (the patch's signal attribute)",
+                var other => Known(other),
+            })
+            .Add("Kicked", response.KickedPids.Count > 0
+                ? string.Join(", ", response.KickedPids.Select(p => p.ToString(CultureInfo.InvariantCulture)))
+                : signalAttribute ? "every blocked task, by the kernel" : "none")
+            .Add("Kernel threads", response.KernelThreadsSkipped > 0
+                ? Plural(response.KernelThreadsSkipped, "skipped kernel thread") + " (signals cannot kick them)"
+                : "none skipped")
+            .Add("Message", Known(response.Message));
+        return block.ToString();
     }
 
     /// <summary>A duration for people: "12.3s", "5m 02s", "2h 03m", "3d 04h".</summary>
@@ -280,23 +479,21 @@ internal static class TableOutput
         return text.ToString();
     }
 
-    private static string TaintText(KernelFacts kernel)
+    private static IEnumerable<string> TaintLines(KernelFacts kernel)
     {
         if (!kernel.HasTaintMask)
         {
-            return UnknownText;
+            return [UnknownText];
         }
 
         var mask = kernel.TaintMask.ToString(CultureInfo.InvariantCulture);
         if (kernel.TaintMask == 0)
         {
-            return $"{mask} (untainted)";
+            return [$"{mask} (untainted)"];
         }
 
         var text = string.IsNullOrEmpty(kernel.TaintFlags) ? mask : $"{mask} ({kernel.TaintFlags})";
-        return kernel.TaintDescriptions.Count == 0
-            ? text
-            : text + "\n" + string.Join('\n', kernel.TaintDescriptions);
+        return [text, .. kernel.TaintDescriptions];
     }
 
     private static string DaemonText(AgentStatus status, TimeZoneInfo zone)
@@ -434,7 +631,7 @@ internal static class TableOutput
         text.Append('\n');
         foreach (var warning in policy.Warnings)
         {
-            text.Append("warning: ").Append(warning).Append('\n');
+            text.Append("warning: ").Append(TerminalText.Escape(warning)).Append('\n');
         }
     }
 
@@ -446,6 +643,9 @@ internal static class TableOutput
             (false, true, _) => "reversed: the patch is not enabled",
             (false, false, _) => "still running at the timeout",
         };
+
+    private static string PatchStateText(Patch patch) =>
+        patch.Forced ? $"{ProtocolNames.Of(patch.State)}, {ForcedText}" : ProtocolNames.Of(patch.State);
 
     private static string LocalTime(Timestamp timestamp, TimeZoneInfo zone)
     {

@@ -114,6 +114,21 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "The operation did its part but the kernel's transition did not finish before the deadline; it is still running.",
         "Watch it with `lpctl status` and `lpctl blocking`; see docs/operations.md for a stalled transition.");
 
+    public static readonly ErrorReason ForcedModulePinned = new(
+        "forced-module-pinned", ErrorCategory.FailedPrecondition,
+        "A forced transition pinned this module: the kernel keeps its reference for the rest of the boot, so it can never be unloaded. livepatchd recorded the force when it happened.",
+        "Leave it loaded; it goes away at the next reboot. `lpctl info NAME` shows when and why it was forced.");
+
+    public static readonly ErrorReason NoTransition = new(
+        "no-transition", ErrorCategory.FailedPrecondition,
+        "The named patch is not in transition, so there is nothing to revert, force or kick.",
+        "Check `lpctl status`; to remove an enabled patch use `lpctl unload NAME`.");
+
+    public static readonly ErrorReason ConfirmationRequired = new(
+        "confirmation-required", ErrorCategory.FailedPrecondition,
+        "Forcing a transition needs explicit confirmation: tasks may keep running old code, and modules it pins cannot be unloaded until reboot.",
+        "Read docs/operations.md (\"What force costs\"), then repeat with --yes.");
+
     public static readonly ErrorReason PermissionDenied = new(
         "permission-denied", ErrorCategory.PermissionDenied,
         "The caller may not do this: mutations need uid 0 or membership of the admin group, and blocking-task stacks are admin-only.",
@@ -158,6 +173,9 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         LoadFailed,
         ModuleInUse,
         TransitionTimeout,
+        ForcedModulePinned,
+        NoTransition,
+        ConfirmationRequired,
         PermissionDenied,
         Internal,
         DaemonUnreachable,

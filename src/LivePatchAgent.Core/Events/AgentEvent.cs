@@ -24,6 +24,12 @@ public sealed record AgentEvent
 
     /// <summary>For <see cref="AgentEventKind.KernelChanged"/>: the new release.</summary>
     public string? KernelRelease { get; init; }
+
+    /// <summary>For stall events: the number of blocking threads.</summary>
+    public int BlockingTasks { get; init; }
+
+    /// <summary>For stall events: how long the transition has run.</summary>
+    public TimeSpan? Elapsed { get; init; }
 }
 
 /// <summary>The kinds of event; the gRPC contract mirrors them one to one.</summary>
@@ -39,4 +45,10 @@ public enum AgentEventKind
     PatchRemoved,
     TaintChanged,
     SupportChanged,
+    TransitionStalled,
+    TransitionRecovered,
+    TasksKicked,
+    TransitionReverted,
+    TransitionForced,
+    StallUnresolved,
 }

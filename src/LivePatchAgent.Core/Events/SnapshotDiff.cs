@@ -66,20 +66,32 @@ public static class SnapshotDiff
                     events.Add(PatchEvent(at, AgentEventKind.TransitionStarted, patch.Name, null, patch.State,
                         Invariant($"patch {patch.Name}: {(patch.Enabled ? "patching" : "unpatching")} transition started")));
                 }
+                else if (patch.Enabled)
+                {
+                    // A patch only registers by starting its patching transition; seen enabled and settled, the
+                    // whole transition happened between two polls (often in milliseconds). Say so, rather than
+                    // letting a watcher wait for a start it will never see.
+                    events.Add(PatchEvent(at, AgentEventKind.TransitionStarted, patch.Name, null, PatchState.Enabling,
+                        Invariant($"patch {patch.Name}: patching transition started")));
+                    events.Add(PatchEvent(at, AgentEventKind.TransitionCompleted, patch.Name, PatchState.Enabling, PatchState.Enabled,
+                        Invariant($"patch {patch.Name}: patching transition completed, now enabled (between two polls)")));
+                }
             }
         }
 
         foreach (var gone in before.Values)
         {
+            var last = gone.State;
             if (gone.Transition)
             {
                 // A patch whose directory vanishes mid-transition finished it: a completed disable or a reversed
-                // enable frees the patch, and a replaced patch is freed when the replacement completes.
+                // enable frees the patch.
                 events.Add(PatchEvent(at, AgentEventKind.TransitionCompleted, gone.Name, gone.State, PatchState.Disabled,
-                    Invariant($"patch {gone.Name}: {(gone.Enabled ? "patching" : "unpatching")} transition ended")));
+                    Invariant($"patch {gone.Name}: {(gone.Enabled ? "patching" : "unpatching")} transition ended, now disabled")));
+                last = PatchState.Disabled;
             }
 
-            events.Add(PatchEvent(at, AgentEventKind.PatchRemoved, gone.Name, gone.State, null,
+            events.Add(PatchEvent(at, AgentEventKind.PatchRemoved, gone.Name, last, null,
                 Invariant($"patch {gone.Name} removed from /sys/kernel/livepatch")));
         }
 

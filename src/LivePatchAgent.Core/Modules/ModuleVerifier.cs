@@ -47,7 +47,7 @@ public static class ModuleVerifier
         checks.Add(signatureCheck);
         checks.Add(CheckKernelPolicy(trailer, context));
 
-        return new VerificationReport(file.Length, Convert.ToHexStringLower(SHA256.HashData(file.Span)), module, signer, checks.ToImmutable());
+        return new VerificationReport(file.Length, Convert.ToHexStringLower(SHA256.HashData(file.Span)), module, trailer.State, signer, checks.ToImmutable());
     }
 
     private const string NoModule = "skipped: the file is not a well-formed kernel module";

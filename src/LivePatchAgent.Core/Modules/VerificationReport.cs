@@ -79,9 +79,10 @@ public sealed record VerificationCheck(string Name, CheckStatus Status, string D
 public sealed class VerificationReport
 {
     internal VerificationReport(
-        long size, string sha256, KernelModule? module, ModuleSigner? signer, ImmutableArray<VerificationCheck> checks)
+        long size, string sha256, KernelModule? module, SignatureState signatureState, ModuleSigner? signer, ImmutableArray<VerificationCheck> checks)
     {
         Size = size;
+        SignatureState = signatureState;
         Sha256 = sha256;
         Module = module;
         Signer = signer;
@@ -99,6 +100,9 @@ public sealed class VerificationReport
 
     /// <summary>The name the kernel will register the module under, when the ELF could be read.</summary>
     public string? ModuleName => Module?.Name;
+
+    /// <summary>Whether a signature trailer is appended, read even when the ELF is malformed.</summary>
+    public SignatureState SignatureState { get; }
 
     /// <summary>The signer, whenever the signature could be decoded (also when untrusted or not matching).</summary>
     public ModuleSigner? Signer { get; }

@@ -15,6 +15,12 @@ public sealed record AgentView
     /// <summary>The running transition; null when none runs.</summary>
     public TransitionView? Transition { get; init; }
 
+    /// <summary>What the supervisor found when the running transition stalled; null while it has not.</summary>
+    public StallView? Stall { get; init; }
+
+    /// <summary>Modules pinned by a forced transition in this boot (never removable until reboot).</summary>
+    public IReadOnlySet<string> ForcedModules { get; init; } = new HashSet<string>();
+
     /// <summary>Conditions that make the daemon less than fully useful, e.g. "the D-Bus connection is lost".</summary>
     public IReadOnlyList<string> DegradedReasons { get; init; } = [];
 
@@ -26,6 +32,9 @@ public sealed record AgentView
     public PatchState StateOf(LivePatch patch) =>
         State == AgentState.Stalled && Transition?.Patch == patch.Name ? PatchState.Stalled : patch.State;
 }
+
+/// <summary>A stalled transition: the one it belongs to, and what held it at the last scan.</summary>
+public sealed record StallView(string Patch, bool Patching, DateTimeOffset StalledAt, int BlockingTasks, string Summary);
 
 /// <summary>A transition as the daemon has watched it.</summary>
 /// <param name="Patch">The transitioning patch.</param>

@@ -10,6 +10,8 @@ public sealed class StateStore
 {
     private readonly Lock _writeLock = new();
     private readonly HashSet<string> _degradedReasons = new(StringComparer.Ordinal);
+    private HashSet<string> _forcedModules = new(StringComparer.Ordinal);
+    private StallView? _stall;
     private AgentView? _current;
 
     /// <summary>Raised after every update, on the updating thread, with the new view.</summary>
@@ -30,10 +32,18 @@ public sealed class StateStore
         {
             var previous = _current;
             var transition = DeriveTransition(previous?.Transition, snapshot);
+            if (_stall is { } stall && (transition is null || stall.Patch != transition.Patch || stall.Patching != transition.Patching))
+            {
+                // A stall belongs to one transition; once that one is over, so is the stall.
+                _stall = null;
+            }
+
             view = new AgentView
             {
                 Snapshot = snapshot,
                 Transition = transition,
+                Stall = _stall,
+                ForcedModules = _forcedModules,
                 State = DeriveState(snapshot, transition),
                 DegradedReasons = [.. _degradedReasons.Order(StringComparer.Ordinal)],
             };
@@ -51,6 +61,38 @@ public sealed class StateStore
         {
             var changed = degraded ? _degradedReasons.Add(reason) : _degradedReasons.Remove(reason);
             if (!changed || _current is null)
+            {
+                return;
+            }
+        }
+
+        Update(Current.Snapshot);
+    }
+
+    /// <summary>Marks the running transition as stalled (or updates what holds it); ignored if it already ended.</summary>
+    public void SetStall(StallView stall)
+    {
+        ArgumentNullException.ThrowIfNull(stall);
+        lock (_writeLock)
+        {
+            if (_current?.Transition is not { } t || t.Patch != stall.Patch || t.Patching != stall.Patching)
+            {
+                return;
+            }
+
+            _stall = stall;
+        }
+
+        Update(Current.Snapshot);
+    }
+
+    /// <summary>Replaces the set of modules pinned by a forced transition.</summary>
+    public void SetForcedModules(IEnumerable<string> modules)
+    {
+        lock (_writeLock)
+        {
+            _forcedModules = new HashSet<string>(modules, StringComparer.Ordinal);
+            if (_current is null)
             {
                 return;
             }
@@ -82,7 +124,7 @@ public sealed class StateStore
 
         if (transition is not null)
         {
-            return AgentState.Transitioning;
+            return _stall is not null ? AgentState.Stalled : AgentState.Transitioning;
         }
 
         return _degradedReasons.Count > 0 ? AgentState.Degraded : AgentState.Idle;

@@ -6,6 +6,7 @@ using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Linux;
+using LivePatchAgent.Linux.Procfs;
 using V1 = LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Daemon.Api;
@@ -20,6 +21,7 @@ internal sealed class AgentService(
     DaemonInfo daemon,
     ModuleVerification verification,
     PatchOperations operations,
+    BlockingTaskScanner scanner,
     HostPaths paths,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
@@ -34,7 +36,7 @@ internal sealed class AgentService(
         var view = store.Current;
         var response = new V1.ListPatchesResponse { SnapshotTime = Timestamp.FromDateTimeOffset(view.Snapshot.TakenAt) };
         response.Patches.AddRange(view.Snapshot.Patches.Select(p => ProtoMapper.ToPatch(p, view)));
-        response.Leftovers.AddRange(view.Snapshot.Leftovers.Select(ProtoMapper.ToLeftover));
+        response.Leftovers.AddRange(view.Snapshot.Leftovers.Select(l => ProtoMapper.ToLeftover(l, view)));
         return Task.FromResult(response);
     }
 
@@ -93,6 +95,64 @@ internal sealed class AgentService(
             Elapsed = Duration.FromTimeSpan(outcome.Elapsed),
             Message = outcome.Message,
         };
+    }
+
+    public override Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
+    {
+        var view = store.Current;
+        var response = new V1.BlockingTasksResponse();
+        if (view.Transition is not { } transition)
+        {
+            response.Message = "no transition is running";
+            return Task.FromResult(response);
+        }
+
+        if (request.Name.Length > 0 && ModuleName.Normalize(request.Name) != transition.Patch)
+        {
+            throw new AgentException(ErrorReason.NoTransition, $"{request.Name} is not in transition; {transition.Patch} is");
+        }
+
+        // An explicit request: the scan reads /proc now, which is the point of asking.
+        var patch = view.Snapshot.FindPatch(transition.Patch);
+        var scan = scanner.Scan(transition.Patching, patch, request.IncludeStacks);
+        var elapsed = transition.ElapsedAt(timeProvider.GetUtcNow());
+        response.Patch = transition.Patch;
+        response.Patching = transition.Patching;
+        response.Elapsed = Duration.FromTimeSpan(elapsed);
+        response.ThreadsScanned = (uint)scan.ThreadsScanned;
+        response.Tasks.AddRange(scan.Tasks.Select(ProtoMapper.ToBlockingTask));
+        response.Message = scan.Tasks.IsEmpty
+            ? $"{transition.Patch} has been {(transition.Patching ? "patching" : "unpatching")} for {elapsed.TotalSeconds:F0} s, but no thread in /proc blocks it ({scan.ThreadsScanned} scanned): idle tasks, which /proc does not show, or a race hold it; it usually completes within seconds"
+            : $"{scan.Tasks.Length} thread(s) block the {(transition.Patching ? "patching" : "unpatching")} transition of {transition.Patch} ({elapsed.TotalSeconds:F0} s so far)";
+        return Task.FromResult(response);
+    }
+
+    public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context)
+    {
+        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        return new V1.RevertTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, ModuleRemoved = outcome.ModuleRemoved, Message = outcome.Message };
+    }
+
+    public override async Task<V1.ForceTransitionResponse> ForceTransition(V1.ForceTransitionRequest request, ServerCallContext context)
+    {
+        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var response = new V1.ForceTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, Message = outcome.Message };
+        response.Pinned.AddRange(outcome.Pinned);
+        return response;
+    }
+
+    public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context)
+    {
+        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var response = new V1.KickTasksResponse
+        {
+            Name = outcome.Name,
+            KernelThreadsSkipped = (uint)outcome.KernelThreadsSkipped,
+            Method = outcome.Method,
+            Message = outcome.Message,
+        };
+        response.KickedPids.AddRange(outcome.KickedPids);
+        return response;
     }
 
     public override async Task WatchEvents(V1.WatchEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)

@@ -24,7 +24,9 @@ internal static class ProtoMapper
             EnabledPatchCount = (uint)view.EnabledPatchCount,
             SnapshotTime = Timestamp.FromDateTimeOffset(view.Snapshot.TakenAt),
             LeftoverCount = (uint)view.Snapshot.Leftovers.Length,
+            BlockingTasks = (uint)(view.Stall?.BlockingTasks ?? 0),
         };
+        status.ForcedModules.AddRange(view.ForcedModules.Order(StringComparer.Ordinal));
         if (view.Transition is { } t)
         {
             status.Transition = new V1.Transition
@@ -85,6 +87,7 @@ internal static class ProtoMapper
             State = ToState(view.StateOf(patch)),
             Enabled = patch.Enabled,
             Transition = patch.Transition,
+            Forced = view.ForcedModules.Contains(patch.Name),
         };
         if (patch.Replace is { } replace)
         {
@@ -116,11 +119,33 @@ internal static class ProtoMapper
         return message;
     }
 
-    public static V1.LeftoverModule ToLeftover(LeftoverModule leftover) => new()
+    public static V1.LeftoverModule ToLeftover(LeftoverModule leftover, AgentView view) => new()
     {
         Name = leftover.Name,
         Module = ToModule(leftover.Module),
+        Forced = view.ForcedModules.Contains(leftover.Name),
     };
+
+    public static V1.BlockingTask ToBlockingTask(LivePatchAgent.Core.Transitions.BlockingTask task)
+    {
+        var message = new V1.BlockingTask
+        {
+            Pid = task.Pid,
+            Tid = task.Tid,
+            Comm = task.Comm,
+            Cmdline = task.Cmdline,
+            KernelThread = task.IsKernelThread,
+            Unit = task.Unit ?? string.Empty,
+            HeldByFunction = task.HeldBy?.Function ?? string.Empty,
+            HeldByObject = task.HeldBy?.PatchedObject ?? string.Empty,
+            HeldByFrame = task.HeldBy?.Frame ?? string.Empty,
+            Explanation = task.HeldBy?.Describe()
+                ?? (task.Stack.IsEmpty ? "its stack was not read" : "no function of the patch is on its stack; it may be running or have an unreliable stack"),
+            StackProblem = task.StackProblem ?? string.Empty,
+        };
+        message.Stack.AddRange(task.Stack);
+        return message;
+    }
 
     public static V1.ModuleFacts ToModule(ModuleFacts module)
     {
@@ -154,6 +179,12 @@ internal static class ProtoMapper
             AgentEventKind.PatchRemoved => V1.EventKind.PatchRemoved,
             AgentEventKind.TaintChanged => V1.EventKind.TaintChanged,
             AgentEventKind.SupportChanged => V1.EventKind.SupportChanged,
+            AgentEventKind.TransitionStalled => V1.EventKind.TransitionStalled,
+            AgentEventKind.TransitionRecovered => V1.EventKind.TransitionRecovered,
+            AgentEventKind.TasksKicked => V1.EventKind.TasksKicked,
+            AgentEventKind.TransitionReverted => V1.EventKind.TransitionReverted,
+            AgentEventKind.TransitionForced => V1.EventKind.TransitionForced,
+            AgentEventKind.StallUnresolved => V1.EventKind.StallUnresolved,
             _ => V1.EventKind.Unspecified,
         },
         Patch = e.Patch ?? string.Empty,
@@ -162,6 +193,8 @@ internal static class ProtoMapper
         ToState = e.ToState is { } to ? ToState(to) : V1.PatchState.Unspecified,
         Dropped = (ulong)Math.Max(e.Dropped, 0),
         KernelRelease = e.KernelRelease ?? string.Empty,
+        BlockingTasks = (uint)Math.Max(e.BlockingTasks, 0),
+        Seconds = e.Elapsed?.TotalSeconds ?? 0,
     };
 
     public static V1.VerifyModuleResponse ToVerification(VerificationOutcome outcome)

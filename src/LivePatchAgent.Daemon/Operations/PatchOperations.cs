@@ -1,15 +1,19 @@
-using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
+using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.State;
+using LivePatchAgent.Core;
 using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.Events;
+using LivePatchAgent.Daemon.Transitions;
 using LivePatchAgent.Daemon.Watching;
 using LivePatchAgent.Linux.Native;
+using LivePatchAgent.Linux.Procfs;
 using LivePatchAgent.Linux.Sysfs;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using Polly;
 
 namespace LivePatchAgent.Daemon.Operations;
 
@@ -23,6 +27,10 @@ internal sealed class PatchOperations(
     StateStore store,
     LivepatchControl control,
     IKernelModuleLoader loader,
+    ITaskSignaller signaller,
+    BlockingTaskScanner scanner,
+    PinStore pins,
+    EventHub hub,
     IOperationJournal journal,
     IOptions<LimitsOptions> limits,
     IOptions<WatchOptions> watch,
@@ -30,6 +38,7 @@ internal sealed class PatchOperations(
     ILogger<PatchOperations> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private string _running = "none";
 
     public TimeSpan DefaultTimeout => limits.Value.OperationTimeout;
 
@@ -42,7 +51,7 @@ internal sealed class PatchOperations(
     {
         CheckSize(module.Length);
         var started = timeProvider.GetTimestamp();
-        var deadline = timeout ?? DefaultTimeout;
+        var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
 
         // The sealed memfd is filled first and verification reads it back: what is verified is what is loaded.
         using var image = SealedModuleImage.Create(fileName is null ? "module" : Path.GetFileName(fileName), module);
@@ -55,7 +64,7 @@ internal sealed class PatchOperations(
             throw new AgentException(verified.Reason, verified.Message);
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync($"load of {name}", deadline, cancellationToken).ConfigureAwait(false);
         try
         {
             PreflightLoad(name);
@@ -81,7 +90,7 @@ internal sealed class PatchOperations(
                 (false, _, _) => $"loaded {name}; not waiting for its transition",
                 (true, true, { Enabled: true }) => $"loaded {name}: patching complete",
                 (true, true, _) => $"loaded {name}, but its transition was reversed: it is no longer enabled",
-                _ => $"loaded {name}; its transition is still running after {deadline.TotalSeconds:F0} s (see lpctl status and lpctl blocking)",
+                _ => $"loaded {name}; its transition is still running after {deadline.Total.TotalSeconds:F0} s (see lpctl status and lpctl blocking)",
             };
             journal.Finished(id, "load", name, completed || !wait ? "ok" : "timeout", completed || !wait ? null : ErrorReason.TransitionTimeout.Code, message);
             return new LoadOutcome(name, patch, completed, verified, timeProvider.GetElapsedTime(started), message);
@@ -107,8 +116,8 @@ internal sealed class PatchOperations(
 
         var name = ModuleName.Normalize(requestedName);
         var started = timeProvider.GetTimestamp();
-        var deadline = timeout ?? DefaultTimeout;
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
+        await EnterAsync($"unload of {name}", deadline, cancellationToken).ConfigureAwait(false);
         var id = journal.Started("unload", name, caller);
         try
         {
@@ -118,6 +127,12 @@ internal sealed class PatchOperations(
             if (patch is null && !leftover)
             {
                 throw new AgentException(ErrorReason.PatchNotFound, $"patch \"{name}\" is not loaded");
+            }
+
+            if (pins.Find(name) is { } pin)
+            {
+                throw new AgentException(ErrorReason.ForcedModulePinned,
+                    $"module {name} is pinned until reboot: the {pin.Reason} of {pin.ForcedPatch} was forced at {pin.ForcedAt:u} by {pin.Caller}, and the kernel keeps a forced module's reference");
             }
 
             if (patch is not null)
@@ -142,7 +157,229 @@ internal sealed class PatchOperations(
         }
     }
 
-    private async Task DisableAsync(string name, LivePatch patch, TimeSpan deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reverses the running transition of <paramref name="requestedName"/>: writes the opposite value to
+    /// <c>enabled</c>. A reversed enable frees the patch; its module is then removed as in an unload.
+    /// </summary>
+    public async Task<RevertOutcome> RevertAsync(string requestedName, TimeSpan? timeout, Caller caller, CancellationToken cancellationToken)
+    {
+        var name = ValidName(requestedName);
+        var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
+        await EnterAsync($"revert of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        var id = journal.Started("revert", name, caller);
+        try
+        {
+            var patch = TransitioningPatch(name, "revert");
+            var elapsed = store.Current.Transition?.ElapsedAt(timeProvider.GetUtcNow()) ?? TimeSpan.Zero;
+            switch (control.SetEnabled(name, !patch.Enabled, out var error))
+            {
+                case LivepatchControl.Outcome.Done or LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
+                    break;
+                case LivepatchControl.Outcome.Denied:
+                    throw new AgentException(ErrorReason.KernelRefused, $"cannot revert {name}: {error}; livepatchd needs root");
+                default:
+                    throw new AgentException(ErrorReason.Internal, $"cannot revert {name}: {error}");
+            }
+
+            Publish(AgentEventKind.TransitionReverted, name, $"{caller} reverted the {(patch.Enabled ? "patching" : "unpatching")} transition of {name} after {elapsed.TotalSeconds:F0} s", elapsed);
+            bool completed;
+            var removed = false;
+            if (patch.Enabled)
+            {
+                // A reversed enable ends with the patch freed; then its module is unloaded like any other.
+                (completed, _) = await WaitAsync(v => v.Snapshot.FindPatch(name) is null, deadline, cancellationToken).ConfigureAwait(false);
+                if (completed)
+                {
+                    await RemoveModuleAsync(name, deadline, cancellationToken).ConfigureAwait(false);
+                    removed = true;
+                    watcher.PollOnce();
+                }
+            }
+            else
+            {
+                (completed, _) = await WaitAsync(v => v.Snapshot.FindPatch(name) is { Transition: false }, deadline, cancellationToken).ConfigureAwait(false);
+            }
+
+            var message = (patch.Enabled, completed) switch
+            {
+                (true, true) => $"reverted {name}: the patching transition was reversed and the module removed",
+                (false, true) => $"reverted {name}: the unpatching transition was reversed; {name} is enabled again",
+                _ => $"reversing {name}, but the reversed transition is still running after {deadline.Total.TotalSeconds:F0} s (see lpctl blocking)",
+            };
+            journal.Finished(id, "revert", name, completed ? "ok" : "timeout", completed ? null : ErrorReason.TransitionTimeout.Code, message);
+            return new RevertOutcome(name, completed, removed, message);
+        }
+        catch (AgentException e)
+        {
+            journal.Finished(id, "revert", name, "failed", e.Reason.Code, e.Message);
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Forces the running transition to complete and records the modules the kernel pins for it: the
+    /// transitioning patch after a forced unpatch, the replaced patches after a forced replace (Linux 5.18+); on
+    /// older kernels every patch on the list.
+    /// </summary>
+    public async Task<ForceOutcome> ForceAsync(string requestedName, bool confirmed, Caller caller, CancellationToken cancellationToken)
+    {
+        var name = ValidName(requestedName);
+        if (!confirmed)
+        {
+            throw new AgentException(ErrorReason.ConfirmationRequired,
+                $"forcing {name} needs confirmation: tasks still inside the old code keep running it, and a forced unpatch or replace pins modules so they can never be unloaded until reboot");
+        }
+
+        var deadline = new Deadline(timeProvider, DefaultTimeout);
+        await EnterAsync($"force of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        var id = journal.Started("force", name, caller);
+        try
+        {
+            var before = watcher.PollOnce();
+            var patch = TransitioningPatch(name, "force");
+            var stall = before.Stall?.Summary ?? "not diagnosed";
+            switch (control.Force(name, out var error))
+            {
+                case LivepatchControl.Outcome.Done:
+                    break;
+                case LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
+                    throw new AgentException(ErrorReason.NoTransition, $"{name} finished its transition before it could be forced");
+                case LivepatchControl.Outcome.Denied:
+                    throw new AgentException(ErrorReason.KernelRefused, $"cannot force {name}: {error}; livepatchd needs root");
+                default:
+                    throw new AgentException(ErrorReason.Internal, $"cannot force {name}: {error}");
+            }
+
+            // The kernel completes a forced transition at its next periodic check, about a second later.
+            var (completed, after) = await WaitAsync(v => v.Snapshot.FindPatch(name) is not { Transition: true }, deadline, cancellationToken).ConfigureAwait(false);
+            var pinned = PinnedByForce(before, after, patch);
+            var bootId = after.Snapshot.Kernel.BootId ?? "unknown";
+            var reason = patch.Enabled ? "patching transition" : "unpatching transition";
+            pins.Add(pinned.Select(m => new ModulePin(m, bootId, timeProvider.GetUtcNow(), name, caller.Description, reason, stall)));
+            var message = pinned.Count == 0
+                ? $"forced the {reason} of {name}; no module is pinned"
+                : $"forced the {reason} of {name}; pinned until reboot: {string.Join(", ", pinned)}";
+            Publish(AgentEventKind.TransitionForced, name, message, null);
+            journal.Finished(id, "force", name, completed ? "ok" : "timeout", completed ? null : ErrorReason.TransitionTimeout.Code, message);
+            return new ForceOutcome(name, pinned, completed, message);
+        }
+        catch (AgentException e)
+        {
+            journal.Finished(id, "force", name, "failed", e.Reason.Code, e.Message);
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Kicks the blocked user tasks of the running transition (or writes <c>signal</c> on 4.16-5.0 kernels).</summary>
+    public async Task<KickOutcome> KickAsync(string requestedName, Caller caller, CancellationToken cancellationToken)
+    {
+        var name = ValidName(requestedName);
+        var deadline = new Deadline(timeProvider, DefaultTimeout);
+        await EnterAsync($"kick of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        var id = journal.Started("kick", name, caller);
+        try
+        {
+            var patch = TransitioningPatch(name, "kick");
+            KickOutcome outcome;
+            if (control.HasSignalAttribute(name))
+            {
+                var result = control.Signal(name, out var error);
+                if (result is not LivepatchControl.Outcome.Done)
+                {
+                    throw new AgentException(result == LivepatchControl.Outcome.Denied ? ErrorReason.KernelRefused : ErrorReason.Internal, $"cannot signal the tasks of {name}: {error}");
+                }
+
+                outcome = new KickOutcome(name, [], 0, "signal-attribute", $"the kernel fake-signalled the blocked tasks of {name}");
+            }
+            else
+            {
+                var scan = scanner.Scan(patch.Enabled, patch, includeStacks: false);
+                var kernelThreads = scan.Tasks.Count(t => t.IsKernelThread);
+                var kicked = new List<int>();
+                foreach (var pid in scan.Tasks.Where(t => !t.IsKernelThread).Select(t => t.Pid).Distinct().Order())
+                {
+                    if (signaller.StopAndContinue(pid) == 0)
+                    {
+                        kicked.Add(pid);
+                    }
+                }
+
+                outcome = new KickOutcome(name, kicked, kernelThreads, "sigstop-sigcont",
+                    $"kicked {kicked.Count} process(es) blocking {name} with SIGSTOP+SIGCONT" + (kernelThreads > 0 ? $"; {kernelThreads} kernel thread(s) cannot be kicked" : string.Empty));
+            }
+
+            Publish(AgentEventKind.TasksKicked, name, outcome.Message, null);
+            journal.Finished(id, "kick", name, "ok", null, outcome.Message);
+            return outcome;
+        }
+        catch (AgentException e)
+        {
+            journal.Finished(id, "kick", name, "failed", e.Reason.Code, e.Message);
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static List<string> PinnedByForce(AgentView before, AgentView after, LivePatch patch)
+    {
+        var release = before.Snapshot.Kernel.Release;
+        if (release is not null && KernelVersionBefore(release, 5, 18))
+        {
+            // Before 5.18 the kernel marked every patch on its list as forced.
+            return [.. before.Snapshot.Patches.Select(p => p.Name)];
+        }
+
+        if (!patch.Enabled)
+        {
+            return [patch.Name];
+        }
+
+        // A forced patching transition marks the patches it replaces; they are the ones that vanished with it.
+        return [.. before.Snapshot.Patches.Where(p => p.Name != patch.Name && after.Snapshot.FindPatch(p.Name) is null).Select(p => p.Name)];
+    }
+
+    private static bool KernelVersionBefore(string release, int major, int minor)
+    {
+        var parts = release.Split('.', '-');
+        return parts.Length >= 2 && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var ma)
+            && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var mi)
+            && (ma < major || (ma == major && mi < minor));
+    }
+
+    private LivePatch TransitioningPatch(string name, string verb)
+    {
+        var view = watcher.PollOnce();
+        var patch = view.Snapshot.FindPatch(name)
+            ?? throw new AgentException(ErrorReason.PatchNotFound, $"patch \"{name}\" is not loaded");
+        return patch.Transition
+            ? patch
+            : throw new AgentException(ErrorReason.NoTransition, $"cannot {verb} {name}: it is not in transition ({SnapshotDiff.Describe(patch.State)})");
+    }
+
+    private static string ValidName(string requested) => ModuleName.Validate(requested) is { } problem
+        ? throw new AgentException(ErrorReason.InvalidArgument, $"invalid patch name: {problem}")
+        : ModuleName.Normalize(requested);
+
+    private void Publish(AgentEventKind kind, string patch, string message, TimeSpan? elapsed)
+    {
+        foreach (var e in hub.Publish([new AgentEvent { Time = timeProvider.GetUtcNow(), Kind = kind, Patch = patch, Message = message, Elapsed = elapsed }]))
+        {
+            Log.KernelEvent(logger, e.Message);
+        }
+    }
+
+    private async Task DisableAsync(string name, LivePatch patch, Deadline deadline, CancellationToken cancellationToken)
     {
         // Already unpatching (someone wrote 0, or a reversal): only wait. Otherwise write 0, which also reverses
         // this patch's own enabling transition if it is still running.
@@ -169,11 +406,11 @@ internal sealed class PatchOperations(
         if (!gone)
         {
             throw new AgentException(ErrorReason.TransitionTimeout,
-                $"{name} is disabled but its unpatching transition did not finish within {deadline.TotalSeconds:F0} s; it is still running (see lpctl blocking)");
+                $"{name} is disabled but its unpatching transition did not finish within {deadline.Total.TotalSeconds:F0} s; it is still running (see lpctl blocking)");
         }
     }
 
-    private async Task RemoveModuleAsync(string name, TimeSpan deadline, CancellationToken cancellationToken)
+    private async Task RemoveModuleAsync(string name, Deadline deadline, CancellationToken cancellationToken)
     {
         // The kernel drops the patch's module reference asynchronously after the directory goes; delete_module
         // says EWOULDBLOCK until then.
@@ -277,11 +514,16 @@ internal sealed class PatchOperations(
     /// Runs <paramref name="action"/>, retrying with backoff while the kernel answers busy, until the deadline;
     /// then the last busy error is reported with its own reason.
     /// </summary>
-    private async Task RetryWhileBusyAsync(string operation, string name, TimeSpan deadline, Action action, CancellationToken cancellationToken)
+    private async Task RetryWhileBusyAsync(string operation, string name, Deadline deadline, Action action, CancellationToken cancellationToken)
     {
         KernelBusyException? last = null;
+        if (deadline.Remaining <= TimeSpan.Zero)
+        {
+            throw new AgentException(ErrorReason.TransitionTimeout, $"no time left for the {operation} of {name} within {deadline.Total.TotalSeconds:F0} s");
+        }
+
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddTimeout(deadline)
+            .AddTimeout(deadline.Remaining)
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<KernelBusyException>(),
@@ -305,14 +547,25 @@ internal sealed class PatchOperations(
         catch (TimeoutRejectedException)
         {
             var reason = last?.Reason ?? ErrorReason.TransitionInProgress;
-            throw new AgentException(reason, $"{last?.Message ?? $"the kernel stayed busy"}; gave up after {deadline.TotalSeconds:F0} s");
+            throw new AgentException(reason, $"{last?.Message ?? "the kernel stayed busy"}; gave up after {deadline.Total.TotalSeconds:F0} s");
         }
     }
 
-    /// <summary>Polls the kernel until <paramref name="done"/> holds or the deadline passes.</summary>
-    private async Task<(bool Done, AgentView View)> WaitAsync(Func<AgentView, bool> done, TimeSpan deadline, CancellationToken cancellationToken)
+    /// <summary>Waits for the one-writer gate within the request's deadline.</summary>
+    private async Task EnterAsync(string what, Deadline deadline, CancellationToken cancellationToken)
     {
-        var started = timeProvider.GetTimestamp();
+        if (!await _gate.WaitAsync(deadline.Remaining, cancellationToken).ConfigureAwait(false))
+        {
+            throw new AgentException(ErrorReason.TransitionInProgress,
+                $"cannot start the {what}: the {Volatile.Read(ref _running)} is still running after {deadline.Total.TotalSeconds:F0} s");
+        }
+
+        Volatile.Write(ref _running, what);
+    }
+
+    /// <summary>Polls the kernel until <paramref name="done"/> holds or the deadline passes.</summary>
+    private async Task<(bool Done, AgentView View)> WaitAsync(Func<AgentView, bool> done, Deadline deadline, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var view = watcher.PollOnce();
@@ -321,12 +574,29 @@ internal sealed class PatchOperations(
                 return (true, view);
             }
 
-            if (timeProvider.GetElapsedTime(started) >= deadline)
+            if (deadline.Remaining <= TimeSpan.Zero)
             {
                 return (false, view);
             }
 
             await Task.Delay(watch.Value.TransitionInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>One deadline for a whole request: the gate wait, the retries and the transition wait share it.</summary>
+internal readonly struct Deadline(TimeProvider timeProvider, TimeSpan total)
+{
+    private readonly long _started = timeProvider.GetTimestamp();
+
+    public TimeSpan Total => total;
+
+    public TimeSpan Remaining
+    {
+        get
+        {
+            var left = total - timeProvider.GetElapsedTime(_started);
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
     }
 }
@@ -343,3 +613,9 @@ internal sealed class KernelBusyException(ErrorReason reason, string message) : 
 internal sealed record LoadOutcome(string Name, LivePatch? Patch, bool TransitionCompleted, VerificationOutcome Verification, TimeSpan Elapsed, string Message);
 
 internal sealed record UnloadOutcome(string Name, bool WasLeftover, TimeSpan Elapsed, string Message);
+
+internal sealed record RevertOutcome(string Name, bool Completed, bool ModuleRemoved, string Message);
+
+internal sealed record ForceOutcome(string Name, IReadOnlyList<string> Pinned, bool Completed, string Message);
+
+internal sealed record KickOutcome(string Name, IReadOnlyList<int> KickedPids, int KernelThreadsSkipped, string Method, string Message);

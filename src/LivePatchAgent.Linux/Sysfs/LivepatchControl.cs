@@ -29,6 +29,13 @@ public sealed class LivepatchControl(HostPaths paths)
     public Outcome Force(string patch, out string? error) =>
         Write(Path.Combine(paths.PatchDir(patch), "force"), "1", out error);
 
+    /// <summary>Whether the kernel has the per-patch <c>signal</c> attribute (4.16 to 5.0 only).</summary>
+    public bool HasSignalAttribute(string patch) => File.Exists(Path.Combine(paths.PatchDir(patch), "signal"));
+
+    /// <summary>Writes <c>signal</c>: the kernel fake-signals the blocked tasks (4.16 to 5.0).</summary>
+    public Outcome Signal(string patch, out string? error) =>
+        Write(Path.Combine(paths.PatchDir(patch), "signal"), "1", out error);
+
     private static Outcome Write(string path, string value, out string? error)
     {
         error = null;

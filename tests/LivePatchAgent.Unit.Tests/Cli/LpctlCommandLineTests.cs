@@ -26,6 +26,13 @@ public sealed class LpctlCommandLineTests
     [InlineData(new[] { "load", "x.ko", "--timeout", "3601" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"3601\"")]
     [InlineData(new[] { "unload", "x", "--timeout", "soon" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"soon\"")]
     [InlineData(new[] { "load", "x.ko", "--no-wait", "yes" }, "unrecognized command or argument 'yes'")]
+    [InlineData(new[] { "revert" }, "required argument 'NAME' missing for command: 'revert'")]
+    [InlineData(new[] { "revert", "x", "--timeout", "0" }, "--timeout needs a number of seconds greater than 0 and at most 3600, not \"0\"")]
+    [InlineData(new[] { "force" }, "required argument 'NAME' missing for command: 'force'")]
+    [InlineData(new[] { "force", "x", "--yes", "no" }, "unrecognized command or argument 'no'")]
+    [InlineData(new[] { "kick" }, "required argument 'NAME' missing for command: 'kick'")]
+    [InlineData(new[] { "kick", "" }, "the patch name is empty")]
+    [InlineData(new[] { "blocking", "a", "b" }, "unrecognized command or argument 'b'")]
     public async Task Usage_errors_exit_2_with_one_lpctl_line_each_and_a_hint(string[] args, string message)
     {
         var run = await RunAsync(args);
@@ -60,7 +67,7 @@ public sealed class LpctlCommandLineTests
         var run = await RunAsync(["--help"]);
 
         Assert.Equal(ExitCodes.Ok, run.ExitCode);
-        foreach (var expected in new[] { "status", "list", "info <NAME>", "verify <FILE>", "load <FILE>", "unload <NAME>", "watch", "--socket <PATH>", "-o, --output <table|json>", "LPCTL_SOCKET", "3 daemon unreachable" })
+        foreach (var expected in new[] { "status", "list", "info <NAME>", "verify <FILE>", "load <FILE>", "unload <NAME>", "blocking <NAME>", "revert <NAME>", "force <NAME>", "kick <NAME>", "watch", "--socket <PATH>", "-o, --output <table|json>", "LPCTL_SOCKET", "3 daemon unreachable" })
         {
             Assert.Contains(expected, run.Out, StringComparison.Ordinal);
         }
@@ -102,6 +109,49 @@ public sealed class LpctlCommandLineTests
         Assert.Equal(ExitCodes.Failed, run.ExitCode);
         Assert.Equal("", run.Out);
         Assert.Equal($"lpctl: cannot read {file}: no such file\n", run.Error);
+    }
+
+    [Fact]
+    public async Task Force_without_yes_is_refused_before_the_daemon_is_contacted_and_says_what_force_costs()
+    {
+        // The socket does not exist: contacting the daemon would exit 3, not 1.
+        var socket = Path.Combine(Path.GetTempPath(), "lpctl-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+
+        var table = await RunAsync(["--socket", socket, "force", "lpdemo_v3"]);
+        var json = await RunAsync(["--socket", socket, "-o", "json", "force", "lpdemo_v3"]);
+
+        Assert.Equal(ExitCodes.Failed, table.ExitCode);
+        Assert.Equal("", table.Out);
+        var lines = table.Error.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Equal(
+            "lpctl: refusing to force lpdemo_v3 without --yes: tasks still inside the old code keep running it, and a "
+            + "forced unpatch or replace pins modules so that they can never be unloaded until reboot",
+            lines[0]);
+        Assert.StartsWith("hint: see what holds it with `lpctl blocking` and try `lpctl revert lpdemo_v3` first; read docs/operations.md", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith("to force anyway, run `lpctl force lpdemo_v3 --yes`", lines[1], StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Failed, json.ExitCode);
+        Assert.Equal("", json.Out);
+        Assert.Contains("until reboot (confirmation-required)\n", json.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Force_help_describes_yes_and_its_cost()
+    {
+        var run = await RunAsync(["force", "--help"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        Assert.Contains("--yes", run.Out, StringComparison.Ordinal);
+        Assert.Contains("until reboot", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Blocking_help_offers_no_stacks()
+    {
+        var run = await RunAsync(["blocking", "--help"]);
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        Assert.Contains("--no-stacks", run.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,7 +16,8 @@ public sealed class LpctlJsonOutputTests
 
         Assert.Equal(
             ["schemaVersion", "daemonVersion", "state", "startedAt", "uptimeSeconds", "kernel", "patchCount",
-             "enabledPatchCount", "leftoverCount", "transition", "snapshotTime", "problems"],
+             "enabledPatchCount", "leftoverCount", "transition", "snapshotTime", "problems", "forcedModules",
+             "blockingTasks"],
             Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("0.1.0", root.GetProperty("daemonVersion").GetString());
@@ -29,6 +30,8 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(JsonValueKind.Null, root.GetProperty("transition").ValueKind);
         Assert.Equal("2026-11-28T10:00:01.234Z", root.GetProperty("snapshotTime").GetString());
         Assert.Equal(0, root.GetProperty("problems").GetArrayLength());
+        Assert.Equal(0, root.GetProperty("forcedModules").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("blockingTasks").ValueKind);
     }
 
     [Fact]
@@ -125,7 +128,7 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal(0, root.GetProperty("leftovers").GetArrayLength());
         var patch = root.GetProperty("patches")[0];
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced"], Names(patch));
         Assert.Equal("lpdemo_v1", patch.GetProperty("name").GetString());
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         Assert.True(patch.GetProperty("enabled").GetBoolean());
@@ -181,7 +184,7 @@ public sealed class LpctlJsonOutputTests
         var leftovers = json.RootElement.GetProperty("leftovers");
 
         Assert.Equal(2, leftovers.GetArrayLength());
-        Assert.Equal(["name", "module"], Names(leftovers[0]));
+        Assert.Equal(["name", "module", "forced"], Names(leftovers[0]));
         Assert.Equal("lpdemo_old", leftovers[0].GetProperty("name").GetString());
         var module = leftovers[0].GetProperty("module");
         Assert.Equal(["refcnt", "taint", "srcversion", "initstate"], Names(module));
@@ -211,7 +214,7 @@ public sealed class LpctlJsonOutputTests
         Assert.EndsWith("\n", line, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', line.TrimEnd('\n'));
         Assert.Equal(
-            """{"schemaVersion":1,"sequence":5,"time":"2026-11-28T10:00:01.234Z","kind":"transition-completed","patch":"lpdemo_v1","message":"lpdemo_v1 finished patching","fromState":"enabling","toState":"enabled","dropped":0,"kernelRelease":null}""",
+            """{"schemaVersion":1,"sequence":5,"time":"2026-11-28T10:00:01.234Z","kind":"transition-completed","patch":"lpdemo_v1","message":"lpdemo_v1 finished patching","fromState":"enabling","toState":"enabled","dropped":0,"kernelRelease":null,"blockingTasks":0,"seconds":null}""",
             line.TrimEnd('\n'));
     }
 
@@ -242,6 +245,12 @@ public sealed class LpctlJsonOutputTests
     [InlineData(EventKind.PatchRemoved, "patch-removed")]
     [InlineData(EventKind.TaintChanged, "taint-changed")]
     [InlineData(EventKind.SupportChanged, "support-changed")]
+    [InlineData(EventKind.TransitionStalled, "transition-stalled")]
+    [InlineData(EventKind.TransitionRecovered, "transition-recovered")]
+    [InlineData(EventKind.TasksKicked, "tasks-kicked")]
+    [InlineData(EventKind.TransitionReverted, "transition-reverted")]
+    [InlineData(EventKind.TransitionForced, "transition-forced")]
+    [InlineData(EventKind.StallUnresolved, "stall-unresolved")]
     public void Event_kinds_print_as_their_contract_words(EventKind kind, string word) =>
         Assert.Equal(word, ProtocolNames.Of(kind));
 

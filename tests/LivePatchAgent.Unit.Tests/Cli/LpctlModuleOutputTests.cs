@@ -207,7 +207,7 @@ public sealed class LpctlModuleOutputTests
         Assert.Equal("loaded lpdemo_v1: patching complete", root.GetProperty("message").GetString());
         // The same patch object as list and info.
         var patch = root.GetProperty("patch");
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced"], Names(patch));
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         // The same document as verify, without schemaVersion.
         var verification = root.GetProperty("verification");

@@ -209,6 +209,49 @@ internal static class ProtocolSamples
     public static VerificationCheck Check(string name, CheckResult result, string detail, string reason = "") =>
         new() { Name = name, Result = result, Detail = detail, Reason = reason };
 
+    /// <summary>
+    /// A stalled patching transition of the sleeper patch: one user thread asleep in the patched function (with its
+    /// stack), one kernel thread whose stack holds no function of the patch.
+    /// </summary>
+    public static BlockingTasksResponse Blocking() => new()
+    {
+        Patch = "lpdemo_sleeper_v1",
+        Patching = true,
+        Elapsed = Duration.FromTimeSpan(TimeSpan.FromSeconds(45.2)),
+        ThreadsScanned = 1234,
+        Message = "2 thread(s) block the patching transition of lpdemo_sleeper_v1 (45 s so far)",
+        Tasks =
+        {
+            new BlockingTask
+            {
+                Pid = 812,
+                Tid = 813,
+                Comm = "lpdemo-sleep",
+                Cmdline = "/usr/local/bin/lpdemo-sleep --forever",
+                Unit = "lpdemo-sleeper.service",
+                HeldByFunction = "lpdemo_sleeper_wait",
+                HeldByObject = "lpdemo_sleeper",
+                HeldByFrame = "[<0>] lpdemo_sleeper_wait+0x72/0xf0 [lpdemo_sleeper]",
+                Explanation = "sleeping in lpdemo_sleeper_wait() (lpdemo_sleeper), which the patch replaces",
+                Stack =
+                {
+                    "[<0>] lpdemo_sleeper_wait+0x72/0xf0 [lpdemo_sleeper]",
+                    "[<0>] full_proxy_read+0x5c/0x90",
+                    "[<0>] do_syscall_64+0x3b/0x90",
+                },
+            },
+            new BlockingTask
+            {
+                Pid = 57,
+                Tid = 57,
+                Comm = "kworker/0:2",
+                KernelThread = true,
+                Explanation = "no function of the patch is on its stack; it may be running or have an unreliable stack",
+                StackProblem = "cannot read the kernel stack: permission denied",
+            },
+        },
+    };
+
     public static LeftoverModule Leftover(string name) => new()
     {
         Name = name,

@@ -47,6 +47,25 @@ public sealed class SnapshotDiffTests
     }
 
     [Fact]
+    public void A_patch_that_appears_already_enabled_had_its_whole_transition_between_polls()
+    {
+        var events = SnapshotDiff.Compute(Snapshot(), Snapshot(null, Patch("p")));
+
+        Assert.Equal([AgentEventKind.PatchAppeared, AgentEventKind.TransitionStarted, AgentEventKind.TransitionCompleted], events.Select(e => e.Kind));
+        Assert.Equal((PatchState.Enabling, PatchState.Enabled), (events[2].FromState, events[2].ToState));
+    }
+
+    [Fact]
+    public void A_patch_removed_mid_transition_is_removed_from_the_disabled_state()
+    {
+        var events = SnapshotDiff.Compute(Snapshot(null, Patch("p", enabled: false, transition: true)), Snapshot());
+
+        Assert.Equal([AgentEventKind.TransitionCompleted, AgentEventKind.PatchRemoved], events.Select(e => e.Kind));
+        Assert.Equal(PatchState.Disabled, events[0].ToState);
+        Assert.Equal(PatchState.Disabled, events[1].FromState);
+    }
+
+    [Fact]
     public void A_finished_transition_completes()
     {
         var events = SnapshotDiff.Compute(Snapshot(null, Patch("p", transition: true)), Snapshot(null, Patch("p")));

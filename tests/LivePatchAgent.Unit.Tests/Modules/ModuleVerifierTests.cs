@@ -78,6 +78,7 @@ public sealed class ModuleVerifierTests
         Assert.True(optional.Succeeded);
         Assert.Equal(CheckStatus.Skipped, Check(optional, VerificationCheck.Signature).Status);
         Assert.Null(optional.Signer);
+        Assert.Equal(SignatureState.Absent, optional.SignatureState);
     }
 
     [Fact]
@@ -236,6 +237,7 @@ public sealed class ModuleVerifierTests
         Assert.Equal(VerificationCheck.Elf, failure.Name);
         Assert.Null(report.Module);
         Assert.Null(report.ModuleName);
+        Assert.Equal(SignatureState.Present, report.SignatureState);
         Assert.All(
             [VerificationCheck.Livepatch, VerificationCheck.KernelRelease, VerificationCheck.VermagicFlags],
             name => Assert.Equal("skipped: the file is not a well-formed kernel module", Check(report, name).Detail));

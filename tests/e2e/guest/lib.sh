@@ -197,6 +197,18 @@ start_daemon() {
     fail "livepatchd answers lpctl status within 30 s" "not ready; see livepatchd.log"
   fi
 }
+# start_daemon_trusted [ARGS...]: start_daemon with the e2e "trusted" test certificate (/lp/trusted.pem) in the
+# daemon's default trusted directory (Verification:TrustedCertificatesDir, /etc/livepatchd/trusted.d), so the
+# *.signed.ko modules pass livepatchd's signature check. The kernel's own keyrings still lack that key.
+LPD_TRUSTED_DIR=/etc/livepatchd/trusted.d
+# shellcheck disable=SC2034 # used by the scenarios
+TRUSTED_CN="LivePatchAgent e2e trusted test signing key"
+start_daemon_trusted() {
+  { mkdir -p "$LPD_TRUSTED_DIR" && cp "$LP_DIR/trusted.pem" "$LPD_TRUSTED_DIR/e2e-trusted.pem"; } ||
+    abort "install $LP_DIR/trusted.pem into $LPD_TRUSTED_DIR"
+  start_daemon "$@"
+}
+
 # _daemon_ready: lpctl status works, or the daemon is gone (then waiting longer is pointless).
 _daemon_ready() { lpctl --socket "$LPD_SOCKET" status || _pid_gone "$LPD_PID"; }
 
@@ -214,6 +226,20 @@ lpctl_json() {
   local out="$1"
   shift
   lpctl --socket "$LPD_SOCKET" -o json "$@" > "$out" 2> "$out.err"
+}
+
+# check_lpctl DESC EXPECTED_RC OUT ARGS...: lpctl_json OUT ARGS, checked for EXPECTED_RC; a mismatch shows lpctl's
+# stderr. The JSON is in OUT, stderr (with the reason code of an error) in OUT.err.
+check_lpctl() {
+  local desc="$1" want="$2" out="$3" got
+  shift 3
+  lpctl_json "$out" "$@"
+  got=$?
+  if [ "$got" = "$want" ]; then
+    _record PASS "$desc -> rc $got"
+  else
+    fail "$desc" "expected rc $want, got rc $got from 'lpctl -o json $*': $(head -c 300 "$out.err" | tr '\n' ' ')"
+  fi
 }
 
 # wait_lpctl_state PATCH STATE [TIMEOUT_S]: until "lpctl -o json info PATCH" reports .patch.state == STATE.

@@ -99,12 +99,11 @@ _initramfs_build_base() {
 
   mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,mnt/e2e,results,lp,boot,etc/livepatchd/trusted.d,var/lib,var/log}
   stage_host_files "$st" "$@"
-  # busybox provides every other command; one symlink per applet, never shadowing a real file (jq).
+  # busybox provides every other command, one symlink per applet.
   local a
   for a in $(/bin/busybox --list); do
     [ -e "$st/bin/$a" ] || ln -s busybox "$st/bin/$a"
   done
-  # Debian's jq lives in /usr/bin; the guest PATH covers both.
 
   local kdir
   kdir=$(kernel_dir "$kv")
@@ -124,22 +123,23 @@ _initramfs_build_base() {
   e2e_msg "initramfs: base layer built in $(e2e_elapsed "$t0") ($(du -h "$out" | cut -f1)) -> $out"
 }
 
-# initramfs_app BIN_DIR OUT: the app layer with livepatchd and lpctl from BIN_DIR (whichever exist).
+# initramfs_app BIN_DIR OUT: the app layer: livepatchd and lpctl from BIN_DIR (whichever exist) in /usr/bin,
+# with any native libraries published beside them (.NET looks for those next to the executable), plus every
+# host library they link (most are in the base layer already; the later archive simply overwrites them).
 initramfs_app() {
-  local bin=$1 out=$2 st b found=()
+  local bin=$1 out=$2 st f found=()
   st=$(mktemp -d)
-  for b in livepatchd lpctl; do
-    if [ -x "$bin/$b" ]; then
-      mkdir -p "$st/usr/bin"
-      install -m 0755 "$bin/$b" "$st/usr/bin/$b"
-      found+=("$bin/$b")
-    fi
+  mkdir -p "$st/usr/bin"
+  for f in "$bin/livepatchd" "$bin/lpctl" "$bin"/*.so; do
+    [ -f "$f" ] || continue
+    install -m 0755 "$f" "$st/usr/bin/"
+    found+=("$f")
   done
   if [ "${#found[@]}" -gt 0 ]; then
     local list libs
-    list=$(host_closure "${found[@]}" | grep -v "^$bin/")
+    list=$(host_closure "${found[@]}" | grep -vxF -f <(printf '%s\n' "${found[@]}") || true)
     mapfile -t libs <<< "$list"
-    stage_host_files "$st" "${libs[@]}"
+    [ -z "$list" ] || stage_host_files "$st" "${libs[@]}"
   fi
   pack_cpio "$st" "$out"
   rm -rf "$st"

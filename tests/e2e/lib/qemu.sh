@@ -10,7 +10,11 @@
 E2E_TCG_ARGS=(-accel tcg,thread=multi -cpu max)
 E2E_KVM_ARGS=(-accel kvm -cpu host)
 E2E_QEMU_MEM=${LIVEPATCHAGENT_QEMU_MEM:-1024}
-E2E_QEMU_SMP=${LIVEPATCHAGENT_QEMU_SMP:-2}
+# One vCPU per VM, two VMs at once (run.sh -j 2) beat two vCPUs per VM on a 2-core host: a guest spends much
+# of a scenario idle (transition retries, waits), and a second TCG vCPU thread costs more than it brings
+# (6 scenarios: 56-59 s wall and 87 CPU-s with smp 1 / j 2; 83 s and 108 CPU-s with smp 2 / j 2; 167 s with
+# smp 2 / j 1). See docs/testing.md.
+E2E_QEMU_SMP=${LIVEPATCHAGENT_QEMU_SMP:-1}
 
 # qemu_boot VMLINUZ INITRD RESULTS_DIR TIMEOUT_S CMDLINE_EXTRA ACCEL_ARG...
 # Console (serial) output goes to stdout. Returns QEMU's status: 0 after the guest powered off (also after a
