@@ -96,6 +96,8 @@ internal static class DaemonHost
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<VerificationOptions>, VerificationOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
+        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccessOptions>, AccessOptionsValidator>();
         services.AddOptions<TransitionsOptions>().BindConfiguration(TransitionsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TransitionsOptions>, TransitionsOrderValidator>();
         return services;
@@ -139,10 +141,13 @@ internal static class DaemonHost
     {
         var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new();
         // Resolved eagerly at start (see DaemonProgram), so "started at" is the start, not the first request.
+        services.AddSingleton<CallerAuthorization>();
         services.AddSingleton(sp => new DaemonInfo(Version, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         services.AddGrpc(o =>
         {
+            // Outermost first: the error interceptor also maps the authorization's refusals.
             o.Interceptors.Add<ErrorInterceptor>();
+            o.Interceptors.Add<AuthorizationInterceptor>();
             o.EnableDetailedErrors = false;
             // A module upload is one message: the limit is the module limit plus room for the other fields.
             o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, limits.MaxModuleSize + (1 << 20));

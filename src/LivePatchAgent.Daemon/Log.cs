@@ -53,4 +53,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Error, "transition supervisor step failed: {Reason}: {Message}")]
     public static partial void SupervisorStepFailed(ILogger logger, string reason, string message);
+
+    [LoggerMessage(17, LogLevel.Warning, "permission denied: {Method} called by uid {Uid} pid {Pid} ({Caller})")]
+    public static partial void PermissionDenied(ILogger logger, string method, int uid, int pid, string caller);
 }

@@ -11,7 +11,7 @@ namespace LivePatchAgent.Integration.Tests;
 /// <summary>
 /// livepatchd as a real process whose parent is not systemd: it reads NOTIFY_SOCKET and LISTEN_FDS from its
 /// environment, as under a unit, and gets a real SIGTERM. The build output next to the tests is run; set
-/// LIVEPATCHD_UNDER_TEST to run another binary (e.g. the Native AOT one from `make publish`).
+/// DAEMON_UNDER_TEST to run another binary (e.g. the Native AOT one from `make publish`).
 /// </summary>
 public sealed class SystemdProcessTests(ITestOutputHelper output) : IDisposable
 {
@@ -23,6 +23,12 @@ public sealed class SystemdProcessTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
+        // The daemon's log, for the test output when something failed.
+        if (_stderr.Wait(TimeSpan.FromSeconds(5)))
+        {
+            output.WriteLine(_stderr.Result);
+        }
+
         _fixture.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
@@ -117,6 +123,12 @@ public sealed class SystemdProcessTests(ITestOutputHelper output) : IDisposable
         }
 
         info.Environment["DOTNET_ROOT"] = DotnetRoot();
+        // Nothing from the runner's environment may configure the daemon (LIVEPATCHD_*) or the service manager.
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("LIVEPATCHD_", StringComparison.Ordinal)).ToList())
+        {
+            info.Environment.Remove(name);
+        }
+
         foreach (var name in (string[])["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"])
         {
             info.Environment.Remove(name);
@@ -156,7 +168,7 @@ public sealed class SystemdProcessTests(ITestOutputHelper output) : IDisposable
 
     private static string DaemonBinary()
     {
-        var underTest = Environment.GetEnvironmentVariable("LIVEPATCHD_UNDER_TEST");
+        var underTest = Environment.GetEnvironmentVariable("DAEMON_UNDER_TEST");
         return string.IsNullOrEmpty(underTest) ? Path.Combine(AppContext.BaseDirectory, "livepatchd") : underTest;
     }
 

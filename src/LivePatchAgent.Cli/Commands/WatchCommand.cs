@@ -45,8 +45,8 @@ internal sealed class WatchCommand : AgentCommand
     {
         return new Command(
             "watch",
-            "Print live patch events as livepatchd observes them (transitions, patches appearing and going, "
-            + "taint and kernel changes); one line per event, JSON Lines with -o json")
+            "Print live patch events as livepatchd observes them (transitions and their stalls, patches appearing "
+            + "and going, taint and kernel changes); one line per event, JSON Lines with -o json")
         {
             _count,
             _timeout,

@@ -117,7 +117,7 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
     public static readonly ErrorReason ForcedModulePinned = new(
         "forced-module-pinned", ErrorCategory.FailedPrecondition,
         "A forced transition pinned this module: the kernel keeps its reference for the rest of the boot, so it can never be unloaded. livepatchd recorded the force when it happened.",
-        "Leave it loaded; it goes away at the next reboot. `lpctl info NAME` shows when and why it was forced.");
+        "Leave it loaded; it goes away at the next reboot. `lpctl list` marks it forced; /var/lib/livepatchd/pins.json records when, by whom and what was blocking.");
 
     public static readonly ErrorReason NoTransition = new(
         "no-transition", ErrorCategory.FailedPrecondition,

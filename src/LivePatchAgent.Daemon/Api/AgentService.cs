@@ -5,7 +5,6 @@ using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Operations;
-using LivePatchAgent.Linux;
 using LivePatchAgent.Linux.Procfs;
 using V1 = LivePatchAgent.Protocol.V1;
 
@@ -22,7 +21,7 @@ internal sealed class AgentService(
     ModuleVerification verification,
     PatchOperations operations,
     BlockingTaskScanner scanner,
-    HostPaths paths,
+    CallerAuthorization authorization,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<AgentService> logger)
@@ -68,7 +67,7 @@ internal sealed class AgentService(
         CheckUpload(request.Module.Length);
         var outcome = await operations.LoadAsync(
             request.Module.ToByteArray(), NullIfEmpty(request.FileName), !request.NoWait, Timeout(request.Timeout),
-            PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+            PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
         var response = new V1.LoadPatchResponse
         {
             Name = outcome.Name,
@@ -87,7 +86,7 @@ internal sealed class AgentService(
 
     public override async Task<V1.UnloadPatchResponse> UnloadPatch(V1.UnloadPatchRequest request, ServerCallContext context)
     {
-        var outcome = await operations.UnloadAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.UnloadAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
         return new V1.UnloadPatchResponse
         {
             Name = outcome.Name,
@@ -99,6 +98,11 @@ internal sealed class AgentService(
 
     public override Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
     {
+        if (request.IncludeStacks)
+        {
+            authorization.Demand(context, "with stacks shows other users' kernel stacks, which is for administrators (ask without stacks)");
+        }
+
         var view = store.Current;
         var response = new V1.BlockingTasksResponse();
         if (view.Transition is not { } transition)
@@ -129,13 +133,13 @@ internal sealed class AgentService(
 
     public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context)
     {
-        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
         return new V1.RevertTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, ModuleRemoved = outcome.ModuleRemoved, Message = outcome.Message };
     }
 
     public override async Task<V1.ForceTransitionResponse> ForceTransition(V1.ForceTransitionRequest request, ServerCallContext context)
     {
-        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
         var response = new V1.ForceTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, Message = outcome.Message };
         response.Pinned.AddRange(outcome.Pinned);
         return response;
@@ -143,7 +147,7 @@ internal sealed class AgentService(
 
     public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context)
     {
-        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context, paths), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
         var response = new V1.KickTasksResponse
         {
             Name = outcome.Name,

@@ -29,14 +29,14 @@ internal static class PeerCredentials
     }
 
     /// <summary>The caller for the journal: "uid 0 pid 1234 (lpctl)".</summary>
-    public static Caller Caller(ServerCallContext context, HostPaths paths)
+    public static Caller Caller(ServerCallContext context)
     {
         if (Read(context) is not { } peer)
         {
             return new Caller(null, null, "unknown peer");
         }
 
-        var comm = SysfsFile.TryRead(Path.Combine(paths.Proc, peer.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "comm"), out var value, out _) == SysfsFile.Status.Ok
+        var comm = SysfsFile.TryRead(OwnSystem.ProcessFile(peer.Pid, "comm"), out var value, out _) == SysfsFile.Status.Ok
             ? value.Trim()
             : "?";
         return new Caller(peer.Pid, peer.Uid, $"uid {peer.Uid} pid {peer.Pid} ({comm})");

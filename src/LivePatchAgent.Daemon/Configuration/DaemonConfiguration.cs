@@ -16,7 +16,7 @@ internal static partial class DaemonConfiguration
 
     /// <summary>Top-level sections the daemon reads; anything else is almost certainly a typo.</summary>
     public static readonly IReadOnlyList<string> KnownSections =
-        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, "Logging"];
+        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, "Logging"];
 
     /// <summary>Assembles the layers. Throws <see cref="ConfigurationException"/> for an unusable file.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyDictionary<string, string?> overrides)
@@ -83,6 +83,7 @@ internal static partial class DaemonConfiguration
         Check(configuration, DBusOptions.SectionName, s => s.Get<DBusOptions>(Strict), s => s.Get<DBusOptions>(), new DBusOptionsValidator(), errors);
         Check(configuration, VerificationOptions.SectionName, s => s.Get<VerificationOptions>(Strict), s => s.Get<VerificationOptions>(), new VerificationOptionsValidator(), errors);
         Check(configuration, LimitsOptions.SectionName, s => s.Get<LimitsOptions>(Strict), s => s.Get<LimitsOptions>(), new LimitsOptionsValidator(), errors);
+        Check(configuration, AccessOptions.SectionName, s => s.Get<AccessOptions>(Strict), s => s.Get<AccessOptions>(), new AccessOptionsValidator(), errors);
         Check(configuration, TransitionsOptions.SectionName, s => s.Get<TransitionsOptions>(Strict), s => s.Get<TransitionsOptions>(), new TransitionsOrderValidator(), errors);
         return errors;
     }
@@ -97,6 +98,7 @@ internal static partial class DaemonConfiguration
         Verification = configuration.GetSection(VerificationOptions.SectionName).Get<VerificationOptions>() ?? new(),
         Limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new(),
         Transitions = configuration.GetSection(TransitionsOptions.SectionName).Get<TransitionsOptions>() ?? new(),
+        Access = configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new(),
     };
 
     public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
@@ -210,4 +212,6 @@ internal sealed class EffectiveConfiguration
     public required LimitsOptions Limits { get; init; }
 
     public required TransitionsOptions Transitions { get; init; }
+
+    public required AccessOptions Access { get; init; }
 }

@@ -105,7 +105,7 @@ internal sealed class AgentBusModel
         if (before.State != AgentState.Stalled && after.State == AgentState.Stalled && after.Transition is { } transition)
         {
             signals.Add(new TransitionStalledSignal(
-                transition.Patch, AgentBusState.BlockingTaskCount(after), transition.ElapsedAt(now).TotalSeconds));
+                transition.Patch, AgentBusState.BlockingTaskCount(after) ?? 0, transition.ElapsedAt(now).TotalSeconds));
         }
 
         return signals.ToImmutable();

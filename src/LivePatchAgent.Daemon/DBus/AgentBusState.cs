@@ -54,8 +54,8 @@ internal sealed record AgentBusState
             TransitionStartedAt = view.Transition?.StartedAt,
             PatchCount = (uint)view.PatchCount,
             EnabledPatchCount = (uint)view.EnabledPatchCount,
-            // Transition supervision (issue 6) records forced patches; until then the kernel gives no way to know.
-            ForcedPatches = [],
+            // The kernel never says which modules a force pinned; the supervisor's pin store does.
+            ForcedPatches = [.. view.ForcedModules.Order(StringComparer.Ordinal)],
             TaintMask = kernel.Taint?.Value ?? 0,
             TaintFlags = kernel.Taint?.Letters ?? string.Empty,
             LastError = CurrentProblem(view),
@@ -85,11 +85,12 @@ internal sealed record AgentBusState
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "a patch state without a D-Bus name"),
     };
 
-    /// <summary>
-    /// Tasks that have not switched in the running transition. The view does not carry them until transition
-    /// supervision (issue 6) lands; until then this is 0, which the contract documents as "cannot tell".
-    /// </summary>
-    public static uint BlockingTaskCount(AgentView view) => 0;
+    /// <summary>Tasks that had not switched at the supervisor's last scan of a stalled transition; null while not stalled.</summary>
+    public static uint? BlockingTaskCount(AgentView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        return view.Stall is { } stall ? (uint)Math.Max(stall.BlockingTasks, 0) : null;
+    }
 
     /// <summary>Seconds the running transition has taken at <paramref name="now"/>; 0 when none runs.</summary>
     public double TransitionSecondsAt(DateTimeOffset now) =>

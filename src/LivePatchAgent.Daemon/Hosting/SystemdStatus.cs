@@ -28,14 +28,13 @@ internal static class SystemdStatus
         return problems == 0 ? text : $"{text}; {Count(problems, "unreadable value", "unreadable values")} (lpctl status)";
     }
 
-    /// <summary>"transition stalled: lpdemo_v3, 1 task, 45 s"; the task count is left out while unknown.</summary>
+    /// <summary>"transition stalled: lpdemo_v3, 1 task, 45 s" (the tasks of the supervisor's last scan).</summary>
     private static string Stalled(AgentView view, TransitionView transition, DateTimeOffset now)
     {
         var seconds = (long)transition.ElapsedAt(now).TotalSeconds;
-        var tasks = AgentBusState.BlockingTaskCount(view);
-        return tasks == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"transition stalled: {transition.Patch}, {seconds} s")
-            : string.Create(CultureInfo.InvariantCulture, $"transition stalled: {transition.Patch}, {Count((int)tasks, "task", "tasks")}, {seconds} s");
+        return AgentBusState.BlockingTaskCount(view) is { } tasks
+            ? string.Create(CultureInfo.InvariantCulture, $"transition stalled: {transition.Patch}, {Count((int)tasks, "task", "tasks")}, {seconds} s")
+            : string.Create(CultureInfo.InvariantCulture, $"transition stalled: {transition.Patch}, {seconds} s");
     }
 
     private static string Count(int n, string one, string many) =>

@@ -20,7 +20,8 @@ public sealed class AgentBusModelTests
 
     internal static AgentView View(
         ImmutableArray<LivePatch> patches, AgentState? state = null, string release = "6.1.0-56-amd64", ulong taint = 0,
-        TransitionView? transition = null, bool supported = true, IReadOnlyList<string>? degraded = null, DateTimeOffset? at = null) => new()
+        TransitionView? transition = null, bool supported = true, IReadOnlyList<string>? degraded = null, DateTimeOffset? at = null,
+        StallView? stall = null, IReadOnlySet<string>? forced = null) => new()
     {
         Snapshot = new KernelSnapshot
         {
@@ -31,6 +32,8 @@ public sealed class AgentBusModelTests
         State = state ?? (transition is not null ? AgentState.Transitioning : AgentState.Idle),
         Transition = transition,
         DegradedReasons = degraded ?? [],
+        Stall = stall,
+        ForcedModules = forced ?? new HashSet<string>(),
     };
 
     [Fact]
@@ -102,12 +105,12 @@ public sealed class AgentBusModelTests
         var transition = new TransitionView("b", Patching: true, T0);
         var patches = ImmutableArray.Create(Patch("b", transition: true));
         var running = View(patches, transition: transition);
-        var stalled = View(patches, AgentState.Stalled, transition: transition);
+        var stalled = View(patches, AgentState.Stalled, transition: transition, stall: new StallView("b", true, T0.AddSeconds(30), 2, "2 tasks"));
 
         var first = AgentBusModel.SignalsBetween(running, stalled, T0.AddSeconds(45));
         var again = AgentBusModel.SignalsBetween(stalled, stalled, T0.AddSeconds(46));
 
-        AgentBusSignal[] expected = [new PatchStateChangedSignal("b", "stalled"), new TransitionStalledSignal("b", 0, 45)];
+        AgentBusSignal[] expected = [new PatchStateChangedSignal("b", "stalled"), new TransitionStalledSignal("b", 2, 45)];
         Assert.Equal(expected, first.ToArray());
         Assert.Empty(again);
     }
@@ -125,6 +128,17 @@ public sealed class AgentBusModelTests
         Assert.Equal("degraded", degraded.State);
         Assert.Equal("/proc/sys/kernel/tainted: \"x\" is not a number", problem.LastError);
         Assert.Equal(string.Empty, AgentBusState.From(View([]), "v", T0).LastError);
+    }
+
+    [Fact]
+    public void Forced_modules_are_announced_sorted()
+    {
+        var model = new AgentBusModel(View([Patch("a")]), "0.1.0", T0);
+
+        var update = model.Apply(View([Patch("a")], forced: new HashSet<string> { "lpdemo_v2", "lpdemo_old" }), T0.AddSeconds(1));
+
+        Assert.Equal(["ForcedPatches", "UpdatedAt"], update.ChangedProperties.Select(p => p.Name));
+        Assert.Equal(["lpdemo_old", "lpdemo_v2"], update.State.ForcedPatches.ToArray());
     }
 
     [Fact]

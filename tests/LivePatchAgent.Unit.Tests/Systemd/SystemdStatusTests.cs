@@ -23,10 +23,11 @@ public sealed class SystemdStatusTests
     public void A_stalled_transition_names_the_patch_and_how_long()
     {
         var view = AgentBusModelTests.View(
-            [AgentBusModelTests.Patch("lpdemo_v3", transition: true)], AgentState.Stalled, transition: new TransitionView("lpdemo_v3", true, T0));
+            [AgentBusModelTests.Patch("lpdemo_v3", transition: true)], AgentState.Stalled, transition: new TransitionView("lpdemo_v3", true, T0),
+            stall: new StallView("lpdemo_v3", true, T0.AddSeconds(30), 1, "1 task"));
 
-        // The blocking-task count joins the line once transition supervision reports it.
-        Assert.Equal("transition stalled: lpdemo_v3, 45 s", SystemdStatus.Describe(view, T0.AddSeconds(45.7)));
+        Assert.Equal("transition stalled: lpdemo_v3, 1 task, 45 s", SystemdStatus.Describe(view, T0.AddSeconds(45.7)));
+        Assert.Equal("transition stalled: lpdemo_v3, 3 tasks, 46 s", SystemdStatus.Describe(view with { Stall = view.Stall! with { BlockingTasks = 3 } }, T0.AddSeconds(46)));
     }
 
     [Fact]

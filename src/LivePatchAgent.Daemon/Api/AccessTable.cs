@@ -1,0 +1,50 @@
+using System.Collections.Frozen;
+using Grpc.Health.V1;
+using V1 = LivePatchAgent.Protocol.V1;
+
+namespace LivePatchAgent.Daemon.Api;
+
+/// <summary>Who may call an RPC.</summary>
+internal enum AccessLevel
+{
+    /// <summary>Any local user: read-only state.</summary>
+    Open,
+
+    /// <summary>uid 0, or a member of Access:AdminGroup: every mutation.</summary>
+    Admin,
+
+    /// <summary>Open, but the sensitive part of the answer (kernel stacks of other users' tasks) is for admins only.</summary>
+    AdminSensitive,
+}
+
+/// <summary>
+/// The one static table of who may call what, checked against SO_PEERCRED for every call. A unit test fails
+/// when a method of a served service is missing here, so a new RPC cannot ship unclassified.
+/// </summary>
+internal static class AccessTable
+{
+    public static FrozenDictionary<string, AccessLevel> Methods { get; } = new Dictionary<string, AccessLevel>(StringComparer.Ordinal)
+    {
+        [Full(V1.Agent.Descriptor.FullName, "GetStatus")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "ListPatches")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "GetPatch")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "WatchEvents")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "VerifyModule")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "LoadPatch")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "UnloadPatch")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "GetBlockingTasks")] = AccessLevel.AdminSensitive,
+        [Full(V1.Agent.Descriptor.FullName, "RevertTransition")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "ForceTransition")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "KickTasks")] = AccessLevel.Admin,
+        [Full(Health.Descriptor.FullName, "Check")] = AccessLevel.Open,
+        [Full(Health.Descriptor.FullName, "Watch")] = AccessLevel.Open,
+        [Full(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
+        [Full(Grpc.Reflection.V1.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The level of a method path such as "/livepatch.v1.Agent/LoadPatch"; unknown methods are admin-only.</summary>
+    public static AccessLevel LevelOf(string method) =>
+        Methods.TryGetValue(method, out var level) ? level : AccessLevel.Admin;
+
+    public static string Full(string service, string method) => $"/{service}/{method}";
+}
