@@ -11,8 +11,10 @@ export DEBIAN_FRONTEND=noninteractive
 # Fixed tools. qemu/busybox/cpio/kmod build and boot the guest; openssl signs the test modules;
 # zstd/xz make the compressed module variants; jq parses lpctl -o json (host and guest); dbus serves the
 # D-Bus integration tests; gcc/make/libc6-dev build the kernel modules.
+# systemd brings busctl, systemd-analyze and systemd-socket-activate (the D-Bus and unit-file tests; PID 1 need
+# not be systemd); libglib2.0-bin brings gdbus; dbus-daemon runs the private test buses.
 packages=(
-  qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus
+  qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
 )
 

@@ -236,6 +236,81 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
+    /// Installs <paramref name="module"/> (a .ko, or a gzip-, xz- or zstd-compressed one) into the daemon's store for
+    /// <paramref name="kernelRelease"/> (null: the running kernel), after verifying it against that kernel. With
+    /// <paramref name="loadNow"/> the daemon also loads it and waits for the transition, so the call's deadline is
+    /// that of a load.
+    /// </summary>
+    public Task<InstallPatchResponse> InstallPatchAsync(byte[] module, string fileName, string? kernelRelease,
+        bool loadNow, InstallMetadata? metadata, TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(fileName);
+        var request = new InstallPatchRequest
+        {
+            Module = Wrap(module),
+            FileName = fileName,
+            KernelRelease = kernelRelease ?? string.Empty,
+            LoadNow = loadNow,
+            Metadata = metadata ?? new InstallMetadata(),
+        };
+        if (timeout is { } value)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+        }
+
+        var operation = $"installing {fileName}";
+        var deadline = loadNow ? OperationDeadline(timeout) : (_callTimeout > UploadCallTimeout ? _callTimeout : UploadCallTimeout);
+        return CallAsync((agent, options) => agent.InstallPatchAsync(request, options), deadline,
+            error => UploadError(module.Length)(error) ?? OperationDeadlineError(error, operation, timeout),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes an installed patch from the store of <paramref name="kernelRelease"/> (null: the running kernel); a
+    /// loaded patch stays loaded. Fails with "not-installed" when there is no such installed patch.
+    /// </summary>
+    public Task<UninstallPatchResponse> UninstallPatchAsync(string name, string? kernelRelease,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new UninstallPatchRequest { Name = name, KernelRelease = kernelRelease ?? string.Empty };
+        return UnaryAsync((agent, options) => agent.UninstallPatchAsync(request, options), cancellationToken);
+    }
+
+    /// <summary>The installed patches of one kernel release (null: the running one), or of all, with whether each is loaded.</summary>
+    public Task<ListInstalledResponse> ListInstalledAsync(string? kernelRelease, bool allKernels,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new ListInstalledRequest { KernelRelease = kernelRelease ?? string.Empty, AllKernels = allKernels };
+        return UnaryAsync((agent, options) => agent.ListInstalledAsync(request, options), cancellationToken);
+    }
+
+    /// <summary>
+    /// Re-verifies and loads every installed patch of the running kernel that is not loaded, one after the other,
+    /// each waiting for its transition. Refused with "previous-apply-interrupted" while the crash-loop guard holds,
+    /// unless <paramref name="resume"/>. The call's deadline allows several loads.
+    /// </summary>
+    public Task<ApplyInstalledResponse> ApplyInstalledAsync(bool resume, TimeSpan? timeout,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new ApplyInstalledRequest { Resume = resume };
+        if (timeout is { } value)
+        {
+            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+        }
+
+        // Each installed patch may take up to the operation timeout; a handful is the common case.
+        var deadline = ApplyDeadline(timeout);
+        return CallAsync((agent, options) => agent.ApplyInstalledAsync(request, options), deadline,
+            error => OperationDeadlineError(error, "applying the installed patches", timeout), cancellationToken);
+    }
+
+    /// <summary>The deadline of an apply call: room for several loads, each with its own timeout.</summary>
+    public static TimeSpan ApplyDeadline(TimeSpan? timeout) =>
+        4 * (timeout ?? DefaultOperationTimeout) + OperationDeadlineMargin;
+
+    /// <summary>
     /// The daemon's events as they happen, until the caller cancels or the daemon ends the stream. A connection
     /// failure surfaces on the first iteration.
     /// </summary>

@@ -9,6 +9,7 @@ using LivePatchAgent.Daemon.DBus;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
 using LivePatchAgent.Daemon.Operations;
+using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Daemon.Transitions;
 using LivePatchAgent.Linux.Procfs;
 using LivePatchAgent.Daemon.Watching;
@@ -45,6 +46,8 @@ internal static class DaemonHost
             .AddKernelWatching()
             .AddPatchOperations()
             .AddTransitionSupervision()
+            // After supervision: start-up apply needs the first snapshot and this boot's pins.
+            .AddInstalledPatches()
             .AddAgentApi(configuration)
             // After the watcher: the D-Bus publisher starts from the first snapshot.
             .AddDBusMonitoring(configuration)

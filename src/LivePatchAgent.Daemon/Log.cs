@@ -2,7 +2,8 @@ namespace LivePatchAgent.Daemon;
 
 /// <summary>
 /// Every log message of the daemon. EventIds are append-only: monitoring may match on them, so an id is never
-/// reused or renumbered.
+/// reused or renumbered. Ranges: 1-99 here; 100-119 D-Bus (DBus/DBusLog.cs); 120-139 systemd
+/// (Hosting/SystemdLog.cs).
 /// </summary>
 internal static partial class Log
 {
@@ -54,6 +55,6 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Error, "transition supervisor step failed: {Reason}: {Message}")]
     public static partial void SupervisorStepFailed(ILogger logger, string reason, string message);
 
-    [LoggerMessage(17, LogLevel.Warning, "permission denied: {Method} called by uid {Uid} pid {Pid} ({Caller})")]
+    [LoggerMessage(17, LogLevel.Warning, "permission denied: {Method} called by {Caller} (uid {Uid}, pid {Pid})")]
     public static partial void PermissionDenied(ILogger logger, string method, int uid, int pid, string caller);
 }

@@ -104,6 +104,25 @@ public sealed class DaemonTransitionTests : IDisposable
     }
 
     [Fact]
+    public async Task Revert_acts_on_a_transition_that_a_waiting_load_is_waiting_for()
+    {
+        _kernel.Stuck["lp_unit"] = true;
+        await using var daemon = await StartAsync();
+        var load = daemon.Client.LoadPatchAsync(new LoadPatchRequest
+        {
+            Module = Module(),
+            Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(60)),
+        }).ResponseAsync;
+        await DaemonHarness.WaitForAsync(() => Task.FromResult(Directory.Exists(Path.Combine(_fixture.LivepatchDir, "lp_unit"))));
+
+        var revert = await daemon.Client.RevertTransitionAsync(new RevertTransitionRequest { Name = "lp_unit" }).ResponseAsync.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(revert.Completed, revert.Message);
+        var loaded = await load.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Contains("reversed", loaded.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Revert_force_and_kick_need_a_running_transition()
     {
         _fixture.AddPatch("settled").Function("f");

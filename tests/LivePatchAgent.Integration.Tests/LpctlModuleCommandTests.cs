@@ -235,7 +235,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         using var json = JsonDocument.Parse(run.Out);
         var root = json.RootElement;
-        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "removedLeftovers"], Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("lp_unit", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("transitionCompleted").GetBoolean());

@@ -46,6 +46,15 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
     /// </summary>
     public ConcurrentDictionary<string, bool> Stuck { get; } = new();
 
+    /// <summary>
+    /// Cumulative patches (klp_patch.replace): when one's patching transition completes, the kernel frees every
+    /// other patch; their modules stay loaded with a reference count of 0 (leftovers).
+    /// </summary>
+    public ConcurrentDictionary<string, bool> Replacing { get; } = new();
+
+    /// <summary>Called with the module name at every load the kernel accepts, before it registers the patch.</summary>
+    public Action<string>? OnLoad { get; set; }
+
     public int Load(SealedModuleImage image)
     {
         var bytes = image.ReadAll();
@@ -66,6 +75,7 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
             return KernelModules.Eexist;
         }
 
+        OnLoad?.Invoke(name);
         _fixture.AddPatch(name, transition: true).Object("vmlinux").Function("cmdline_proc_show");
         _transitionSince[name] = DateTime.UtcNow;
         return 0;
@@ -114,6 +124,14 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
                     {
                         _fixture.SetTransition(name, false);
                         File.WriteAllText(Path.Combine(dir, "force"), string.Empty);
+                        if (Replacing.ContainsKey(name))
+                        {
+                            foreach (var other in Directory.GetDirectories(_fixture.LivepatchDir).Select(Path.GetFileName).Where(o => o != name))
+                            {
+                                _fixture.RemovePatch(other!);
+                                _fixture.Write($"sys/module/{other}/refcnt", "0\n");
+                            }
+                        }
                     }
                 }
                 catch (IOException)

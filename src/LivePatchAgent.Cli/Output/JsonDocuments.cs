@@ -27,6 +27,9 @@ internal sealed record StatusDocument(
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>Start-up apply of installed patches; null from a daemon that does not report it.</summary>
+    public StartupApplyDocument? StartupApply { get; init; }
 }
 
 /// <summary>The running kernel, inside <see cref="StatusDocument"/>.</summary>
@@ -135,7 +138,11 @@ internal sealed record ModuleReportDocument(
     string? Description,
     IReadOnlyList<string> Depends,
     SignatureDocument? Signature,
-    IReadOnlyList<ModinfoDocument> Modinfo);
+    IReadOnlyList<ModinfoDocument> Modinfo)
+{
+    /// <summary>"gzip", "xz" or "zstd" when the upload was compressed (the other facts are of the decompressed module).</summary>
+    public string? Compression { get; init; }
+}
 
 /// <summary>The module's appended signature; <c>signer</c>, <c>keyId</c> and <c>digestAlgorithm</c> null when unknown.</summary>
 internal sealed record SignatureDocument(bool Present, string? Signer, string? KeyId, string? DigestAlgorithm, bool Trusted);
@@ -157,6 +164,9 @@ internal sealed record LoadDocument(
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>Modules this load replaced atomically and then removed (their reference count was 0).</summary>
+    public IReadOnlyList<string> RemovedLeftovers { get; init; } = [];
 }
 
 /// <summary>The output of <c>lpctl -o json unload NAME</c>.</summary>
@@ -269,4 +279,8 @@ internal sealed record KickDocument(
 [JsonSerializable(typeof(RevertDocument))]
 [JsonSerializable(typeof(ForceDocument))]
 [JsonSerializable(typeof(KickDocument))]
+[JsonSerializable(typeof(InstallDocument))]
+[JsonSerializable(typeof(UninstallDocument))]
+[JsonSerializable(typeof(InstalledListDocument))]
+[JsonSerializable(typeof(ApplyDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -45,7 +45,10 @@ internal static class JsonOutput
             Problems: [.. status.Problems.Select(p => new ProblemDocument(ProtocolNames.NullIfEmpty(p.Path), p.Message))],
             ForcedModules: [.. status.ForcedModules],
             // The count belongs to a stalled transition; otherwise no scan stands behind a 0.
-            BlockingTasks: status.State == AgentState.Stalled || status.BlockingTasks > 0 ? status.BlockingTasks : null);
+            BlockingTasks: status.State == AgentState.Stalled || status.BlockingTasks > 0 ? status.BlockingTasks : null)
+        {
+            StartupApply = status.StartupApply is { } apply ? StoreOutput.ToDocument(apply) : null,
+        };
     }
 
     public static KernelDocument ToDocument(KernelFacts kernel)
@@ -156,7 +159,10 @@ internal static class JsonOutput
                 ProtocolNames.NullIfEmpty(signature.DigestAlgorithm),
                 signature.Trusted)
             : null,
-        Modinfo: [.. module.Modinfo.Select(f => new ModinfoDocument(f.Key, f.Value))]);
+        Modinfo: [.. module.Modinfo.Select(f => new ModinfoDocument(f.Key, f.Value))])
+    {
+        Compression = ProtocolNames.NullIfEmpty(module.Compression),
+    };
 
     public static LoadDocument ToDocument(LoadPatchResponse response)
     {
@@ -167,7 +173,10 @@ internal static class JsonOutput
             ElapsedSeconds: ToSeconds(response.Elapsed),
             Message: ProtocolNames.NullIfEmpty(response.Message),
             Patch: response.Patch is { } patch ? ToDocument(patch) : null,
-            Verification: response.Verification is { } verification ? ToVerification(verification) : null);
+            Verification: response.Verification is { } verification ? ToVerification(verification) : null)
+        {
+            RemovedLeftovers = [.. response.RemovedLeftovers],
+        };
     }
 
     public static UnloadDocument ToDocument(UnloadPatchResponse response)

@@ -51,6 +51,10 @@ internal static class ProtocolNames
         EventKind.TransitionReverted => "transition-reverted",
         EventKind.TransitionForced => "transition-forced",
         EventKind.StallUnresolved => "stall-unresolved",
+        EventKind.InstalledPatchApplied => "installed-patch-applied",
+        EventKind.InstalledPatchFailed => "installed-patch-failed",
+        EventKind.StartupApplySkipped => "startup-apply-skipped",
+        EventKind.LeftoverRemoved => "leftover-removed",
         _ => Unknown,
     };
 

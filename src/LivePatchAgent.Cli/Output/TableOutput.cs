@@ -51,6 +51,11 @@ internal static class TableOutput
         }
 
         block.Add("Transition", TransitionText(status.Transition, zone));
+        if (status.StartupApply is { } apply)
+        {
+            block.Add("Start-up apply", StoreOutput.StartupApplyText(apply));
+        }
+
         if (status.State == AgentState.Stalled)
         {
             block.Add("Blocking", status.BlockingTasks > 0
@@ -215,6 +220,11 @@ internal static class TableOutput
             .Add("Signer", SignerText(module?.Signature))
             .Add("SHA-256", Known(module?.Sha256 ?? ""))
             .Add("Message", Known(response.Message));
+        if (response.RemovedLeftovers.Count > 0)
+        {
+            block.Add("Removed leftovers", string.Join(", ", response.RemovedLeftovers) + " (replaced by this patch, no longer used)");
+        }
+
         var text = new StringBuilder(block.ToString());
         AppendWarnings(text, response.Verification?.KernelPolicy);
         return text.ToString();
@@ -552,7 +562,10 @@ internal static class TableOutput
         var block = new KeyValueBlock()
             .Add("File", fileName)
             .Add("Module", elfRead ? Known(module.Name) : "unknown (the file is not a well-formed kernel module)")
-            .Add("Size", module.Size.ToString(CultureInfo.InvariantCulture) + " bytes")
+            .Add("Size", module.Size.ToString(CultureInfo.InvariantCulture) + " bytes"
+                + (module.Compression.Length > 0
+                    ? $" ({module.Compression}-compressed: {module.UploadSize.ToString(CultureInfo.InvariantCulture)} bytes; the decompressed module is verified and loaded)"
+                    : string.Empty))
             .Add("SHA-256", Known(module.Sha256));
         if (elfRead)
         {

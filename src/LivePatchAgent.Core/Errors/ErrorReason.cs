@@ -129,6 +129,26 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "Forcing a transition needs explicit confirmation: tasks may keep running old code, and modules it pins cannot be unloaded until reboot.",
         "Read docs/operations.md (\"What force costs\"), then repeat with --yes.");
 
+    public static readonly ErrorReason DecompressionFailed = new(
+        "decompression-failed", ErrorCategory.InvalidArgument,
+        "The module is gzip-, xz- or zstd-compressed (recognised by its magic bytes), but its data is corrupt or truncated.",
+        "Check that the file is complete (`xz -t`, `zstd -t`, `gzip -t`); obtain it again from its publisher.");
+
+    public static readonly ErrorReason HashMismatch = new(
+        "hash-mismatch", ErrorCategory.FailedPrecondition,
+        "An installed module's SHA-256 no longer equals the one its manifest recorded at install time: the file in the store was changed afterwards. It is not loaded.",
+        "Do not trust the store copy; `lpctl uninstall NAME`, then install the module again from its publisher.");
+
+    public static readonly ErrorReason PreviousApplyInterrupted = new(
+        "previous-apply-interrupted", ErrorCategory.FailedPrecondition,
+        "At start-up livepatchd found its crash-loop marker from an earlier boot: the machine went down while an installed patch was being applied. Start-up apply is skipped until an administrator decides.",
+        "Check the previous boot's log (`journalctl -b -1`); then `lpctl apply --resume` to apply the installed patches again, or `lpctl uninstall NAME` the patch `lpctl status` names.");
+
+    public static readonly ErrorReason NotInstalled = new(
+        "not-installed", ErrorCategory.NotFound,
+        "No patch of that name is installed in the store for that kernel release.",
+        "Check the name and kernel with `lpctl list --installed --all-kernels`.");
+
     public static readonly ErrorReason PermissionDenied = new(
         "permission-denied", ErrorCategory.PermissionDenied,
         "The caller may not do this: mutations need uid 0 or membership of the admin group, and blocking-task stacks are admin-only.",
@@ -176,6 +196,10 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         ForcedModulePinned,
         NoTransition,
         ConfirmationRequired,
+        DecompressionFailed,
+        HashMismatch,
+        PreviousApplyInterrupted,
+        NotInstalled,
         PermissionDenied,
         Internal,
         DaemonUnreachable,

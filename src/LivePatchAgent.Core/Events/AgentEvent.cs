@@ -30,6 +30,9 @@ public sealed record AgentEvent
 
     /// <summary>For stall events: how long the transition has run.</summary>
     public TimeSpan? Elapsed { get; init; }
+
+    /// <summary>For a failed or skipped apply: the error reason (docs/errors.md).</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>The kinds of event; the gRPC contract mirrors them one to one.</summary>
@@ -51,4 +54,16 @@ public enum AgentEventKind
     TransitionReverted,
     TransitionForced,
     StallUnresolved,
+
+    /// <summary>An installed patch was re-verified and loaded by start-up apply (or lpctl apply).</summary>
+    InstalledPatchApplied,
+
+    /// <summary>An installed patch was refused or failed to load; <see cref="AgentEvent.Reason"/> says why.</summary>
+    InstalledPatchFailed,
+
+    /// <summary>Start-up apply did not run: kill switch, or a crash-loop marker from an earlier boot.</summary>
+    StartupApplySkipped,
+
+    /// <summary>A module replaced atomically by a load was removed once its reference count was 0.</summary>
+    LeftoverRemoved,
 }

@@ -5,6 +5,7 @@ using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Operations;
+using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Linux.Procfs;
 using V1 = LivePatchAgent.Protocol.V1;
 
@@ -20,6 +21,7 @@ internal sealed class AgentService(
     DaemonInfo daemon,
     ModuleVerification verification,
     PatchOperations operations,
+    InstalledPatches installed,
     BlockingTaskScanner scanner,
     CallerAuthorization authorization,
     TimeProvider timeProvider,
@@ -27,8 +29,12 @@ internal sealed class AgentService(
     ILogger<AgentService> logger)
     : V1.Agent.AgentBase
 {
-    public override Task<V1.AgentStatus> GetStatus(V1.GetStatusRequest request, ServerCallContext context) =>
-        Task.FromResult(ProtoMapper.ToStatus(store.Current, daemon, timeProvider.GetUtcNow()));
+    public override Task<V1.AgentStatus> GetStatus(V1.GetStatusRequest request, ServerCallContext context)
+    {
+        var status = ProtoMapper.ToStatus(store.Current, daemon, timeProvider.GetUtcNow());
+        status.StartupApply = ProtoMapper.ToStartupApply(installed.Status);
+        return Task.FromResult(status);
+    }
 
     public override Task<V1.ListPatchesResponse> ListPatches(V1.ListPatchesRequest request, ServerCallContext context)
     {
@@ -58,7 +64,7 @@ internal sealed class AgentService(
     public override Task<V1.VerifyModuleResponse> VerifyModule(V1.VerifyModuleRequest request, ServerCallContext context)
     {
         CheckUpload(request.Module.Length);
-        var outcome = verification.Verify(request.Module.Memory, NullIfEmpty(request.FileName));
+        var outcome = verification.VerifyUpload(request.Module.ToByteArray(), NullIfEmpty(request.FileName));
         return Task.FromResult(ProtoMapper.ToVerification(outcome));
     }
 
@@ -67,26 +73,75 @@ internal sealed class AgentService(
         CheckUpload(request.Module.Length);
         var outcome = await operations.LoadAsync(
             request.Module.ToByteArray(), NullIfEmpty(request.FileName), !request.NoWait, Timeout(request.Timeout),
-            PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
-        var response = new V1.LoadPatchResponse
+            PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
+        return ProtoMapper.ToLoad(outcome, store.Current);
+    }
+
+    public override async Task<V1.InstallPatchResponse> InstallPatch(V1.InstallPatchRequest request, ServerCallContext context)
+    {
+        CheckUpload(request.Module.Length);
+        var metadata = request.Metadata ?? new V1.InstallMetadata();
+        var install = new InstallRequest(request.Module.ToByteArray(), NullIfEmpty(request.FileName), NullIfEmpty(request.KernelRelease), request.LoadNow, Timeout(request.Timeout))
         {
-            Name = outcome.Name,
-            TransitionCompleted = outcome.TransitionCompleted,
+            Metadata = new InstallMetadataInput
+            {
+                Description = NullIfEmpty(metadata.Description),
+                CveIds = [.. metadata.CveIds],
+                CumulativeVersion = metadata.HasCumulativeVersion ? metadata.CumulativeVersion : null,
+                Replace = metadata.HasReplace ? metadata.Replace : null,
+            },
+        };
+        var outcome = await installed.InstallAsync(install, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
+        var response = new V1.InstallPatchResponse
+        {
+            Installed = ProtoMapper.ToInstalled(outcome.Installed),
             Verification = ProtoMapper.ToVerification(outcome.Verification),
-            Elapsed = Duration.FromTimeSpan(outcome.Elapsed),
+            ReplacedPrevious = outcome.ReplacedPrevious,
             Message = outcome.Message,
         };
-        if (outcome.Patch is { } patch)
+        if (outcome.Load is { } load)
         {
-            response.Patch = ProtoMapper.ToPatch(patch, store.Current);
+            response.Load = ProtoMapper.ToLoad(load, store.Current);
+            response.Installed = ProtoMapper.ToInstalled(installed.List(outcome.Installed.Manifest.KernelRelease, allKernels: false)
+                .Patches.FirstOrDefault(p => p.Manifest.Name == outcome.Installed.Manifest.Name) ?? outcome.Installed);
         }
 
         return response;
     }
 
+    public override Task<V1.UninstallPatchResponse> UninstallPatch(V1.UninstallPatchRequest request, ServerCallContext context)
+    {
+        var outcome = installed.Uninstall(request.Name, NullIfEmpty(request.KernelRelease), PeerCredentials.Caller(context));
+        return Task.FromResult(new V1.UninstallPatchResponse
+        {
+            Name = outcome.Name,
+            KernelRelease = outcome.KernelRelease,
+            StillLoaded = outcome.StillLoaded,
+            ClearedInterruptedApply = outcome.ClearedInterruptedApply,
+            Message = outcome.Message,
+        });
+    }
+
+    public override Task<V1.ListInstalledResponse> ListInstalled(V1.ListInstalledRequest request, ServerCallContext context)
+    {
+        var listing = installed.List(NullIfEmpty(request.KernelRelease), request.AllKernels);
+        var response = new V1.ListInstalledResponse { RunningRelease = listing.RunningRelease ?? string.Empty };
+        response.Patches.AddRange(listing.Patches.Select(ProtoMapper.ToInstalled));
+        response.Problems.AddRange(listing.Problems);
+        return Task.FromResult(response);
+    }
+
+    public override async Task<V1.ApplyInstalledResponse> ApplyInstalled(V1.ApplyInstalledRequest request, ServerCallContext context)
+    {
+        var run = await installed.ApplyAsync("lpctl apply", request.Resume, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
+        var response = new V1.ApplyInstalledResponse { Resumed = run.Resumed, Message = run.Message };
+        response.Results.AddRange(run.Results.Select(ProtoMapper.ToApplyResult));
+        return response;
+    }
+
     public override async Task<V1.UnloadPatchResponse> UnloadPatch(V1.UnloadPatchRequest request, ServerCallContext context)
     {
-        var outcome = await operations.UnloadAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.UnloadAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
         return new V1.UnloadPatchResponse
         {
             Name = outcome.Name,
@@ -133,13 +188,13 @@ internal sealed class AgentService(
 
     public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context)
     {
-        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
         return new V1.RevertTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, ModuleRemoved = outcome.ModuleRemoved, Message = outcome.Message };
     }
 
     public override async Task<V1.ForceTransitionResponse> ForceTransition(V1.ForceTransitionRequest request, ServerCallContext context)
     {
-        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
         var response = new V1.ForceTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, Message = outcome.Message };
         response.Pinned.AddRange(outcome.Pinned);
         return response;
@@ -147,7 +202,7 @@ internal sealed class AgentService(
 
     public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context)
     {
-        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context), context.CancellationToken).ConfigureAwait(false);
+        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
         var response = new V1.KickTasksResponse
         {
             Name = outcome.Name,
@@ -217,6 +272,17 @@ internal sealed class AgentService(
         {
             throw new AgentException(ErrorReason.ModuleTooLarge, $"the module is {length} bytes; Limits:MaxModuleSize allows {operations.MaxModuleSize}");
         }
+    }
+
+    /// <summary>
+    /// The token for a long operation: the caller hanging up, or the daemon stopping. Without the second, a
+    /// shutdown would wait for every load still waiting on its transition.
+    /// </summary>
+    private CancellationToken Stopping(ServerCallContext context)
+    {
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        context.GetHttpContext().Response.RegisterForDispose(linked);
+        return linked.Token;
     }
 }
 

@@ -39,6 +39,6 @@ internal static class PeerCredentials
         var comm = SysfsFile.TryRead(OwnSystem.ProcessFile(peer.Pid, "comm"), out var value, out _) == SysfsFile.Status.Ok
             ? value.Trim()
             : "?";
-        return new Caller(peer.Pid, peer.Uid, $"uid {peer.Uid} pid {peer.Pid} ({comm})");
+        return new Caller(peer.Pid, peer.Uid, $"{comm}[{peer.Pid}] uid {peer.Uid}");
     }
 }

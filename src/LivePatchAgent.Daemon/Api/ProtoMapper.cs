@@ -4,6 +4,7 @@ using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Operations;
+using LivePatchAgent.Daemon.Store;
 using V1 = LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Daemon.Api;
@@ -185,6 +186,10 @@ internal static class ProtoMapper
             AgentEventKind.TransitionReverted => V1.EventKind.TransitionReverted,
             AgentEventKind.TransitionForced => V1.EventKind.TransitionForced,
             AgentEventKind.StallUnresolved => V1.EventKind.StallUnresolved,
+            AgentEventKind.InstalledPatchApplied => V1.EventKind.InstalledPatchApplied,
+            AgentEventKind.InstalledPatchFailed => V1.EventKind.InstalledPatchFailed,
+            AgentEventKind.StartupApplySkipped => V1.EventKind.StartupApplySkipped,
+            AgentEventKind.LeftoverRemoved => V1.EventKind.LeftoverRemoved,
             _ => V1.EventKind.Unspecified,
         },
         Patch = e.Patch ?? string.Empty,
@@ -195,6 +200,7 @@ internal static class ProtoMapper
         KernelRelease = e.KernelRelease ?? string.Empty,
         BlockingTasks = (uint)Math.Max(e.BlockingTasks, 0),
         Seconds = e.Elapsed?.TotalSeconds ?? 0,
+        Reason = e.Reason ?? string.Empty,
     };
 
     public static V1.VerifyModuleResponse ToVerification(VerificationOutcome outcome)
@@ -209,6 +215,8 @@ internal static class ProtoMapper
             {
                 Name = outcome.ModuleName ?? string.Empty,
                 Size = (ulong)report.Size,
+                Compression = CompressedModule.Name(outcome.Compression),
+                UploadSize = (ulong)(outcome.UploadSize > 0 ? outcome.UploadSize : report.Size),
                 Sha256 = report.Sha256,
                 Signature = new V1.SignatureInfo
                 {
@@ -266,6 +274,110 @@ internal static class ProtoMapper
 
         response.KernelPolicy.Warnings.AddRange(outcome.TrustProblems);
         return response;
+    }
+
+    public static V1.LoadPatchResponse ToLoad(LoadOutcome outcome, AgentView view)
+    {
+        var response = new V1.LoadPatchResponse
+        {
+            Name = outcome.Name,
+            TransitionCompleted = outcome.TransitionCompleted,
+            Verification = ToVerification(outcome.Verification),
+            Elapsed = Duration.FromTimeSpan(outcome.Elapsed),
+            Message = outcome.Message,
+        };
+        response.RemovedLeftovers.AddRange(outcome.RemovedLeftovers);
+        if (outcome.Patch is { } patch)
+        {
+            response.Patch = ToPatch(patch, view);
+        }
+
+        return response;
+    }
+
+    public static V1.InstalledPatch ToInstalled(InstalledPatchView view)
+    {
+        var m = view.Manifest;
+        var patch = new V1.InstalledPatch
+        {
+            Name = m.Name,
+            KernelRelease = m.KernelRelease,
+            Sha256 = m.Sha256,
+            Size = (ulong)m.Size,
+            Signer = m.Signer ?? string.Empty,
+            KeyId = m.SignerKeyId ?? string.Empty,
+            ReplaceSource = view.ReplaceSource ?? string.Empty,
+            InstalledAt = Timestamp.FromDateTimeOffset(m.InstalledAt),
+            Description = m.Description ?? string.Empty,
+            Vermagic = m.Vermagic ?? string.Empty,
+            Srcversion = m.Srcversion ?? string.Empty,
+            Compression = m.Compression ?? string.Empty,
+            SourceFileName = m.SourceFileName ?? string.Empty,
+            Loaded = view.Loaded,
+            State = view.State is { } state ? ToState(state) : V1.PatchState.Unspecified,
+            Path = view.Path,
+        };
+        patch.CveIds.AddRange(m.CveIds);
+        patch.Modinfo.AddRange(m.Modinfo.Select(e => new V1.ModinfoField { Key = e.Key, Value = e.Value }));
+        if (view.Replace is { } replace)
+        {
+            patch.Replace = replace;
+        }
+
+        if (m.InstalledByUid is { } uid and >= 0)
+        {
+            patch.InstalledByUid = (uint)uid;
+        }
+
+        if (m.CumulativeVersion is { } version)
+        {
+            patch.CumulativeVersion = version;
+        }
+
+        return patch;
+    }
+
+    public static V1.ApplyResult ToApplyResult(ApplyResultItem result) => new()
+    {
+        Name = result.Name,
+        Outcome = result.Outcome switch
+        {
+            ApplyResultKind.Applied => V1.ApplyOutcome.Applied,
+            ApplyResultKind.AlreadyLoaded => V1.ApplyOutcome.AlreadyLoaded,
+            ApplyResultKind.Superseded => V1.ApplyOutcome.Superseded,
+            ApplyResultKind.Failed => V1.ApplyOutcome.Failed,
+            _ => V1.ApplyOutcome.Unspecified,
+        },
+        Reason = result.Reason ?? string.Empty,
+        Message = result.Message,
+    };
+
+    public static V1.StartupApply ToStartupApply(StartupApplyStatus status)
+    {
+        var message = new V1.StartupApply
+        {
+            State = status.Phase switch
+            {
+                StartupApplyPhase.Pending => V1.StartupApplyState.Pending,
+                StartupApplyPhase.Running => V1.StartupApplyState.Running,
+                StartupApplyPhase.Done => V1.StartupApplyState.Done,
+                StartupApplyPhase.Disabled => V1.StartupApplyState.Disabled,
+                StartupApplyPhase.Interrupted => V1.StartupApplyState.Interrupted,
+                _ => V1.StartupApplyState.Unspecified,
+            },
+            Reason = status.Reason ?? string.Empty,
+            KernelRelease = status.KernelRelease ?? string.Empty,
+        };
+        if (status.Interrupted is { } marker)
+        {
+            message.InterruptedPatch = marker.Patch;
+            message.InterruptedBootId = marker.BootId;
+            message.InterruptedAt = Timestamp.FromDateTimeOffset(marker.StartedAt);
+            message.ErrorReason = Core.Errors.ErrorReason.PreviousApplyInterrupted.Code;
+        }
+
+        message.Results.AddRange(status.Results.Select(ToApplyResult));
+        return message;
     }
 
     public static V1.AgentState ToState(AgentState state) => state switch

@@ -16,7 +16,7 @@ internal static partial class DaemonConfiguration
 
     /// <summary>Top-level sections the daemon reads; anything else is almost certainly a typo.</summary>
     public static readonly IReadOnlyList<string> KnownSections =
-        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, "Logging"];
+        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, ApplyOptions.SectionName, "Logging"];
 
     /// <summary>Assembles the layers. Throws <see cref="ConfigurationException"/> for an unusable file.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyDictionary<string, string?> overrides)
@@ -85,6 +85,7 @@ internal static partial class DaemonConfiguration
         Check(configuration, LimitsOptions.SectionName, s => s.Get<LimitsOptions>(Strict), s => s.Get<LimitsOptions>(), new LimitsOptionsValidator(), errors);
         Check(configuration, AccessOptions.SectionName, s => s.Get<AccessOptions>(Strict), s => s.Get<AccessOptions>(), new AccessOptionsValidator(), errors);
         Check(configuration, TransitionsOptions.SectionName, s => s.Get<TransitionsOptions>(Strict), s => s.Get<TransitionsOptions>(), new TransitionsOrderValidator(), errors);
+        Check(configuration, ApplyOptions.SectionName, s => s.Get<ApplyOptions>(Strict), s => s.Get<ApplyOptions>(), new ApplyOptionsValidator(), errors);
         return errors;
     }
 
@@ -99,6 +100,7 @@ internal static partial class DaemonConfiguration
         Limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new(),
         Transitions = configuration.GetSection(TransitionsOptions.SectionName).Get<TransitionsOptions>() ?? new(),
         Access = configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new(),
+        Apply = configuration.GetSection(ApplyOptions.SectionName).Get<ApplyOptions>() ?? new(),
     };
 
     public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
@@ -214,4 +216,6 @@ internal sealed class EffectiveConfiguration
     public required TransitionsOptions Transitions { get; init; }
 
     public required AccessOptions Access { get; init; }
+
+    public required ApplyOptions Apply { get; init; }
 }

@@ -46,21 +46,6 @@ internal sealed class AgentBusPublisher : BackgroundService
         _reconnect = policy.Build(OnRetry);
     }
 
-    /// <summary>The bus view; null until the publisher started.</summary>
-    public AgentBusModel? Model => _model;
-
-    /// <summary>True while the name is owned on the bus.</summary>
-    public bool IsConnected
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _connection is not null;
-            }
-        }
-    }
-
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // The kernel watcher starts first and takes the first snapshot, so Current is there.

@@ -47,9 +47,10 @@ internal sealed class AgentObject(AgentBusModel model, TimeProvider timeProvider
         {
             context.ReplyError(AgentBusContract.ErrorName(e.Reason), e.Message);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or DBusReadException)
+        catch (Exception e)
         {
-            // The boundary of the bus: whatever escapes a member becomes the catalogued "internal" error.
+            // The boundary of the bus: whatever else escapes a member is a bug; the caller gets the catalogued
+            // "internal" error and the journal gets the details, and the connection keeps serving.
             DBusLog.MethodFailed(logger, context.Request.MemberAsString ?? "?", e);
             context.ReplyError(AgentBusContract.ErrorName(ErrorReason.Internal), "livepatchd met an unexpected condition; see journalctl -u livepatchd");
         }

@@ -15,24 +15,41 @@ namespace LivePatchAgent.Daemon.Operations;
 /// build-id, the vermagic of one of its own modules, its signature policy, and the operator's trusted
 /// certificates (read at every call, so adding one needs no restart).
 /// </summary>
-internal sealed class ModuleVerification(StateStore store, HostPaths paths, IOptions<VerificationOptions> options)
+internal sealed class ModuleVerification(StateStore store, HostPaths paths, IOptions<VerificationOptions> options, IOptions<LimitsOptions> limits)
 {
     private const int MaxCertificateFileSize = 1024 * 1024;
     private readonly ConcurrentDictionary<string, string?> _referenceVermagic = new(StringComparer.Ordinal);
 
-    public VerificationOutcome Verify(ReadOnlyMemory<byte> module, string? fileName)
+    /// <summary>
+    /// The plain module image of an upload: the bytes themselves, or their decompressed contents for a gzip, xz or
+    /// zstd file (recognised by magic), bounded by Limits:MaxModuleSize. The image is what gets sealed, verified
+    /// and loaded; the signature is inside it.
+    /// </summary>
+    public ModuleUpload Decompress(byte[] upload)
+    {
+        var image = CompressedModule.Decompress(upload, limits.Value.MaxModuleSize, out var compression);
+        return new ModuleUpload(image, compression, upload.Length);
+    }
+
+    /// <summary>
+    /// Verifies a plain module image against the running kernel, or, with <paramref name="targetRelease"/>, against
+    /// another installed kernel: then only the release, the vermagic flags of that kernel's modules, and the
+    /// signature can be checked (its build-id and signature policy are unknown until it runs).
+    /// </summary>
+    public VerificationOutcome Verify(ReadOnlyMemory<byte> module, string? fileName, string? targetRelease = null)
     {
         var kernel = store.Current.Snapshot.Kernel;
         var trusted = LoadTrustedCertificates(out var directoryProblem);
-        var release = kernel.Release ?? "unknown";
+        var running = targetRelease is null || targetRelease == kernel.Release;
+        var release = running ? kernel.Release ?? "unknown" : targetRelease!;
         var context = new VerificationContext(release, ElfMachine.Host, trusted)
         {
-            RunningBuildId = kernel.BuildId,
-            ReferenceVermagic = kernel.Release is null ? null : _referenceVermagic.GetOrAdd(kernel.Release, FindReferenceVermagic),
-            ExpectedBuildId = options.Value.TargetBuildId is { Length: > 0 } id ? id.ToLowerInvariant() : null,
+            RunningBuildId = running ? kernel.BuildId : null,
+            ReferenceVermagic = running && kernel.Release is null ? null : _referenceVermagic.GetOrAdd(release, FindReferenceVermagic),
+            ExpectedBuildId = running && options.Value.TargetBuildId is { Length: > 0 } id ? id.ToLowerInvariant() : null,
             RequireSignature = options.Value.RequireSignature,
-            KernelEnforcesSignatures = kernel.SigEnforce,
-            LockdownMode = kernel.Lockdown,
+            KernelEnforcesSignatures = running ? kernel.SigEnforce : null,
+            LockdownMode = running ? kernel.Lockdown : null,
         };
         var report = ModuleVerifier.Verify(module, context);
         var problems = trusted.Problems.ToBuilder();
@@ -42,6 +59,13 @@ internal sealed class ModuleVerification(StateStore store, HostPaths paths, IOpt
         }
 
         return new VerificationOutcome(report, fileName, problems.ToImmutable(), kernel);
+    }
+
+    /// <summary>Decompresses when needed, then verifies the plain image (for VerifyModule: nothing is loaded).</summary>
+    public VerificationOutcome VerifyUpload(byte[] upload, string? fileName, string? targetRelease = null)
+    {
+        var module = Decompress(upload);
+        return Verify(module.Image, fileName, targetRelease) with { Compression = module.Compression, UploadSize = module.UploadSize };
     }
 
     private TrustedCertificates LoadTrustedCertificates(out string? problem)
@@ -128,6 +152,12 @@ internal sealed class ModuleVerification(StateStore store, HostPaths paths, IOpt
 /// <summary>A verification with what it was checked against.</summary>
 internal sealed record VerificationOutcome(VerificationReport Report, string? FileName, ImmutableArray<string> TrustProblems, KernelFacts Kernel)
 {
+    /// <summary>How the upload was compressed; the report is about the decompressed image.</summary>
+    public ModuleCompression Compression { get; init; }
+
+    /// <summary>The size of the upload as sent (the compressed size of a compressed module).</summary>
+    public long UploadSize { get; init; }
+
     public bool Ok => Report.Succeeded;
 
     public ErrorReason? Reason => Report.FirstFailure?.Reason;
@@ -140,3 +170,6 @@ internal sealed record VerificationOutcome(VerificationReport Report, string? Fi
         ? failure.Detail
         : $"module {ModuleName ?? FileName ?? "?"} passed every check";
 }
+
+/// <summary>An uploaded module made plain: the image to seal, verify and load, and how it arrived.</summary>
+internal sealed record ModuleUpload(byte[] Image, ModuleCompression Compression, long UploadSize);

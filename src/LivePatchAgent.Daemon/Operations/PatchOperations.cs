@@ -5,6 +5,7 @@ using LivePatchAgent.Core.State;
 using LivePatchAgent.Core;
 using LivePatchAgent.Daemon.Configuration;
 using LivePatchAgent.Daemon.Events;
+using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Daemon.Transitions;
 using LivePatchAgent.Daemon.Watching;
 using LivePatchAgent.Linux.Native;
@@ -34,11 +35,11 @@ internal sealed class PatchOperations(
     IOperationJournal journal,
     IOptions<LimitsOptions> limits,
     IOptions<WatchOptions> watch,
+    IOptions<ApplyOptions> apply,
     TimeProvider timeProvider,
     ILogger<PatchOperations> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private string _running = "none";
 
     public TimeSpan DefaultTimeout => limits.Value.OperationTimeout;
 
@@ -47,28 +48,65 @@ internal sealed class PatchOperations(
     public void Dispose() => _gate.Dispose();
 
     /// <summary>Verifies, then loads exactly the verified bytes, then waits for the transition unless told not to.</summary>
-    public async Task<LoadOutcome> LoadAsync(byte[] module, string? fileName, bool wait, TimeSpan? timeout, Caller caller, CancellationToken cancellationToken)
+    public Task<LoadOutcome> LoadAsync(byte[] module, string? fileName, bool wait, TimeSpan? timeout, Caller caller, CancellationToken cancellationToken) =>
+        LoadAsync(new LoadRequest(module, fileName, wait, timeout), caller, cancellationToken);
+
+    /// <summary>
+    /// Decompresses (gzip, xz, zstd) in user space, seals the plain image, verifies it (and, for an installed patch,
+    /// its hash against the manifest), loads exactly those bytes, waits for the transition unless told not to, and
+    /// after an atomic replace removes the replaced modules once they are free (Apply:CleanupLeftovers).
+    /// </summary>
+    public async Task<LoadOutcome> LoadAsync(LoadRequest request, Caller caller, CancellationToken cancellationToken)
     {
-        CheckSize(module.Length);
+        ArgumentNullException.ThrowIfNull(request);
+        var operation = request.Operation;
+        CheckSize(request.Module.Length);
         var started = timeProvider.GetTimestamp();
-        var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
+        var deadline = new Deadline(timeProvider, request.Timeout ?? DefaultTimeout);
+
+        ModuleUpload upload;
+        try
+        {
+            upload = verification.Decompress(request.Module);
+        }
+        catch (AgentException e)
+        {
+            var refused = journal.Started(operation, request.ExpectedName, caller);
+            journal.Finished(refused, operation, request.ExpectedName, "refused", e.Reason.Code, e.Message);
+            throw;
+        }
 
         // The sealed memfd is filled first and verification reads it back: what is verified is what is loaded.
-        using var image = SealedModuleImage.Create(fileName is null ? "module" : Path.GetFileName(fileName), module);
-        var verified = verification.Verify(image.ReadAll(), fileName);
-        var name = verified.ModuleName ?? "unknown";
-        var id = journal.Started("load", name, caller, verified.Sha256);
+        using var image = SealedModuleImage.Create(request.FileName is null ? "module" : Path.GetFileName(request.FileName), upload.Image);
+        var verified = verification.Verify(image.ReadAll(), request.FileName) with { Compression = upload.Compression, UploadSize = upload.UploadSize };
+        var name = verified.ModuleName ?? request.ExpectedName ?? "unknown";
+        var id = journal.Started(operation, name, caller, verified.Sha256);
+        if (request.ExpectedSha256 is { } expected && !string.Equals(expected, verified.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            var message = $"{request.FileName ?? name} has SHA-256 {verified.Sha256}, but its manifest recorded {expected} at install time: the installed file was changed; it is not loaded";
+            journal.Finished(id, operation, name, "refused", ErrorReason.HashMismatch.Code, message);
+            throw new AgentException(ErrorReason.HashMismatch, message);
+        }
+
         if (!verified.Ok)
         {
-            journal.Finished(id, "load", name, "refused", verified.Reason!.Code, verified.Message);
+            journal.Finished(id, operation, name, "refused", verified.Reason!.Code, verified.Message);
             throw new AgentException(verified.Reason, verified.Message);
         }
 
-        await EnterAsync($"load of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        if (request.ExpectedName is { } expectedName && expectedName != name)
+        {
+            var message = $"{request.FileName ?? expectedName} is module {name}, but it is installed as {expectedName}; it is not loaded";
+            journal.Finished(id, operation, name, "refused", ErrorReason.HashMismatch.Code, message);
+            throw new AgentException(ErrorReason.HashMismatch, message);
+        }
+
+        await EnterAsync($"{operation} of {name}", deadline, cancellationToken).ConfigureAwait(false);
         try
         {
-            PreflightLoad(name);
-            await RetryWhileBusyAsync("load", name, deadline, () =>
+            var before = PreflightLoad(name);
+            request.BeforeLoad?.Invoke(name, verified.Sha256);
+            await RetryWhileBusyAsync(operation, name, deadline, () =>
             {
                 var errno = loader.Load(image);
                 if (errno != 0)
@@ -79,31 +117,108 @@ internal sealed class PatchOperations(
 
             var view = watcher.PollOnce();
             var completed = false;
-            if (wait)
+            if (request.Wait)
             {
-                (completed, view) = await WaitAsync(v => v.Snapshot.FindPatch(name) is { Transition: false } || (v.Snapshot.FindPatch(name) is null && v.Snapshot.Leftovers.Any(l => l.Name == name)), deadline, cancellationToken).ConfigureAwait(false);
+                // finit_module returns once the patch is registered, so "gone" means its transition ended (it was
+                // reversed, and perhaps already unloaded by the revert), never "not there yet".
+                (completed, view) = await WaitAsync(v => v.Snapshot.FindPatch(name) is not { Transition: true }, deadline, cancellationToken).ConfigureAwait(false);
             }
 
             var patch = view.Snapshot.FindPatch(name);
-            var message = (wait, completed, patch) switch
+            IReadOnlyList<string> removed = [];
+            if (completed && patch is { Enabled: true } && apply.Value.CleanupLeftovers)
+            {
+                removed = await RemoveReplacedAsync(name, before, view, deadline, cancellationToken).ConfigureAwait(false);
+                view = store.Current;
+                patch = view.Snapshot.FindPatch(name) ?? patch;
+            }
+
+            var message = (request.Wait, completed, patch) switch
             {
                 (false, _, _) => $"loaded {name}; not waiting for its transition",
                 (true, true, { Enabled: true }) => $"loaded {name}: patching complete",
                 (true, true, _) => $"loaded {name}, but its transition was reversed: it is no longer enabled",
                 _ => $"loaded {name}; its transition is still running after {deadline.Total.TotalSeconds:F0} s (see lpctl status and lpctl blocking)",
             };
-            journal.Finished(id, "load", name, completed || !wait ? "ok" : "timeout", completed || !wait ? null : ErrorReason.TransitionTimeout.Code, message);
-            return new LoadOutcome(name, patch, completed, verified, timeProvider.GetElapsedTime(started), message);
+            if (removed.Count > 0)
+            {
+                message += $"; removed the replaced module(s) {string.Join(", ", removed)}";
+            }
+
+            journal.Finished(id, operation, name, completed || !request.Wait ? "ok" : "timeout", completed || !request.Wait ? null : ErrorReason.TransitionTimeout.Code, message);
+            return new LoadOutcome(name, patch, completed, verified, timeProvider.GetElapsedTime(started), message) { RemovedLeftovers = removed };
         }
         catch (AgentException e)
         {
-            journal.Finished(id, "load", name, "failed", e.Reason.Code, e.Message);
+            journal.Finished(id, operation, name, "failed", e.Reason.Code, e.Message);
             throw;
         }
         finally
         {
-            _gate.Release();
+            Leave();
         }
+    }
+
+    /// <summary>
+    /// After an atomic replace: the patches that were registered before the load and are now leftovers were
+    /// replaced by it. The kernel drops each one's module reference shortly after the transition; once it is 0 the
+    /// module is removed. A pinned (forced) module, or one still referenced when the wait ends, is left and logged.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RemoveReplacedAsync(string name, AgentView before, AgentView after, Deadline deadline, CancellationToken cancellationToken)
+    {
+        var others = before.Snapshot.Patches.Select(p => p.Name).Where(n => n != name).ToList();
+        if (others.Count == 0 || after.Snapshot.FindPatch(name)?.Replace == false)
+        {
+            return [];
+        }
+
+        // The kernel clears `transition` first and frees the replaced patches moments later (asynchronous work), so
+        // give them time to go: up to 10 s when sysfs says this is a replace patch (Linux 6.11+), a short grace
+        // when the kernel does not say.
+        var grace = after.Snapshot.FindPatch(name)?.Replace == true ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(2);
+        var settle = new Deadline(timeProvider, TimeSpan.FromSeconds(Math.Min(grace.TotalSeconds, deadline.Remaining.TotalSeconds)));
+        (_, after) = await WaitAsync(v => others.All(n => v.Snapshot.FindPatch(n) is null), settle, cancellationToken).ConfigureAwait(false);
+        var replaced = before.Snapshot.Patches
+            .Select(p => p.Name)
+            .Where(n => n != name && after.Snapshot.FindPatch(n) is null && after.Snapshot.Leftovers.Any(l => l.Name == n))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var removed = new List<string>();
+        foreach (var module in replaced)
+        {
+            if (pins.Find(module) is not null)
+            {
+                StoreLog.LeftoverKept(logger, module, name, "a forced transition pinned it until reboot");
+                continue;
+            }
+
+            // The reference goes when the kernel's free work runs, moments after the transition; wait a little.
+            var wait = new Deadline(timeProvider, TimeSpan.FromSeconds(Math.Min(10, deadline.Remaining.TotalSeconds)));
+            var (free, _) = await WaitAsync(v => v.Snapshot.Leftovers.FirstOrDefault(l => l.Name == module) is not { } l || l.Module.RefCount == 0, wait, cancellationToken).ConfigureAwait(false);
+            if (!free)
+            {
+                StoreLog.LeftoverKept(logger, module, name, "its reference count did not drop to 0");
+                continue;
+            }
+
+            var errno = loader.Remove(module);
+            if (errno is 0 or KernelModules.Enoent)
+            {
+                removed.Add(module);
+                Publish(AgentEventKind.LeftoverRemoved, module, $"removed {module}: {name} replaced it atomically and its module was no longer used", null);
+            }
+            else
+            {
+                StoreLog.LeftoverKept(logger, module, name, KernelModules.Describe(errno));
+            }
+        }
+
+        if (removed.Count > 0)
+        {
+            watcher.PollOnce();
+        }
+
+        return removed;
     }
 
     /// <summary>Disables a patch, waits until it is gone and its module is free, then removes the module.</summary>
@@ -153,7 +268,7 @@ internal sealed class PatchOperations(
         }
         finally
         {
-            _gate.Release();
+            Leave();
         }
     }
 
@@ -169,17 +284,21 @@ internal sealed class PatchOperations(
         var id = journal.Started("revert", name, caller);
         try
         {
-            var patch = TransitioningPatch(name, "revert");
-            var elapsed = store.Current.Transition?.ElapsedAt(timeProvider.GetUtcNow()) ?? TimeSpan.Zero;
-            switch (control.SetEnabled(name, !patch.Enabled, out var error))
+            LivePatch patch = null!;
+            await MutateAsync(() =>
             {
-                case LivepatchControl.Outcome.Done or LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
-                    break;
-                case LivepatchControl.Outcome.Denied:
-                    throw new AgentException(ErrorReason.KernelRefused, $"cannot revert {name}: {error}; livepatchd needs root");
-                default:
-                    throw new AgentException(ErrorReason.Internal, $"cannot revert {name}: {error}");
-            }
+                patch = TransitioningPatch(name, "revert");
+                switch (control.SetEnabled(name, !patch.Enabled, out var error))
+                {
+                    case LivepatchControl.Outcome.Done or LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
+                        break;
+                    case LivepatchControl.Outcome.Denied:
+                        throw new AgentException(ErrorReason.KernelRefused, $"cannot revert {name}: {error}; livepatchd needs root");
+                    default:
+                        throw new AgentException(ErrorReason.Internal, $"cannot revert {name}: {error}");
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            var elapsed = store.Current.Transition?.ElapsedAt(timeProvider.GetUtcNow()) ?? TimeSpan.Zero;
 
             Publish(AgentEventKind.TransitionReverted, name, $"{caller} reverted the {(patch.Enabled ? "patching" : "unpatching")} transition of {name} after {elapsed.TotalSeconds:F0} s", elapsed);
             bool completed;
@@ -216,7 +335,7 @@ internal sealed class PatchOperations(
         }
         finally
         {
-            _gate.Release();
+            Leave();
         }
     }
 
@@ -239,23 +358,37 @@ internal sealed class PatchOperations(
         var id = journal.Started("force", name, caller);
         try
         {
-            var before = watcher.PollOnce();
-            var patch = TransitioningPatch(name, "force");
-            var stall = before.Stall?.Summary ?? "not diagnosed";
-            switch (control.Force(name, out var error))
+            AgentView before = null!;
+            LivePatch patch = null!;
+            await MutateAsync(() =>
             {
-                case LivepatchControl.Outcome.Done:
-                    break;
-                case LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
-                    throw new AgentException(ErrorReason.NoTransition, $"{name} finished its transition before it could be forced");
-                case LivepatchControl.Outcome.Denied:
-                    throw new AgentException(ErrorReason.KernelRefused, $"cannot force {name}: {error}; livepatchd needs root");
-                default:
-                    throw new AgentException(ErrorReason.Internal, $"cannot force {name}: {error}");
-            }
+                before = watcher.PollOnce();
+                patch = TransitioningPatch(name, "force");
+                switch (control.Force(name, out var error))
+                {
+                    case LivepatchControl.Outcome.Done:
+                        break;
+                    case LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone:
+                        throw new AgentException(ErrorReason.NoTransition, $"{name} finished its transition before it could be forced");
+                    case LivepatchControl.Outcome.Denied:
+                        throw new AgentException(ErrorReason.KernelRefused, $"cannot force {name}: {error}; livepatchd needs root");
+                    default:
+                        throw new AgentException(ErrorReason.Internal, $"cannot force {name}: {error}");
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            var stall = before.Stall?.Summary ?? "not diagnosed";
 
             // The kernel completes a forced transition at its next periodic check, about a second later.
             var (completed, after) = await WaitAsync(v => v.Snapshot.FindPatch(name) is not { Transition: true }, deadline, cancellationToken).ConfigureAwait(false);
+            if (completed && patch.Enabled && before.Snapshot.Patches.Any(p => p.Name != name))
+            {
+                // The kernel clears `transition` before its work queue frees the patches a replace displaced; give
+                // that a moment, so the pins are read from the settled tree. A plain (non-replace) patch leaves the
+                // others in place, and this wait simply runs out.
+                (_, after) = await WaitAsync(
+                    v => before.Snapshot.Patches.All(p => p.Name == name || v.Snapshot.FindPatch(p.Name) is null),
+                    new Deadline(timeProvider, TimeSpan.FromSeconds(2)), cancellationToken).ConfigureAwait(false);
+            }
             var pinned = PinnedByForce(before, after, patch);
             var bootId = after.Snapshot.Kernel.BootId ?? "unknown";
             var reason = patch.Enabled ? "patching transition" : "unpatching transition";
@@ -274,7 +407,7 @@ internal sealed class PatchOperations(
         }
         finally
         {
-            _gate.Release();
+            Leave();
         }
     }
 
@@ -287,35 +420,8 @@ internal sealed class PatchOperations(
         var id = journal.Started("kick", name, caller);
         try
         {
-            var patch = TransitioningPatch(name, "kick");
-            KickOutcome outcome;
-            if (control.HasSignalAttribute(name))
-            {
-                var result = control.Signal(name, out var error);
-                if (result is not LivepatchControl.Outcome.Done)
-                {
-                    throw new AgentException(result == LivepatchControl.Outcome.Denied ? ErrorReason.KernelRefused : ErrorReason.Internal, $"cannot signal the tasks of {name}: {error}");
-                }
-
-                outcome = new KickOutcome(name, [], 0, "signal-attribute", $"the kernel fake-signalled the blocked tasks of {name}");
-            }
-            else
-            {
-                var scan = scanner.Scan(patch.Enabled, patch, includeStacks: false);
-                var kernelThreads = scan.Tasks.Count(t => t.IsKernelThread);
-                var kicked = new List<int>();
-                foreach (var pid in scan.Tasks.Where(t => !t.IsKernelThread).Select(t => t.Pid).Distinct().Order())
-                {
-                    if (signaller.StopAndContinue(pid) == 0)
-                    {
-                        kicked.Add(pid);
-                    }
-                }
-
-                outcome = new KickOutcome(name, kicked, kernelThreads, "sigstop-sigcont",
-                    $"kicked {kicked.Count} process(es) blocking {name} with SIGSTOP+SIGCONT" + (kernelThreads > 0 ? $"; {kernelThreads} kernel thread(s) cannot be kicked" : string.Empty));
-            }
-
+            KickOutcome outcome = null!;
+            await MutateAsync(() => outcome = Kick(name), cancellationToken).ConfigureAwait(false);
             Publish(AgentEventKind.TasksKicked, name, outcome.Message, null);
             journal.Finished(id, "kick", name, "ok", null, outcome.Message);
             return outcome;
@@ -327,8 +433,42 @@ internal sealed class PatchOperations(
         }
         finally
         {
-            _gate.Release();
+            Leave();
         }
+    }
+
+    private KickOutcome Kick(string name)
+    {
+        var patch = TransitioningPatch(name, "kick");
+        KickOutcome outcome;
+        if (control.HasSignalAttribute(name))
+        {
+            var result = control.Signal(name, out var error);
+            if (result is not LivepatchControl.Outcome.Done)
+            {
+                throw new AgentException(result == LivepatchControl.Outcome.Denied ? ErrorReason.KernelRefused : ErrorReason.Internal, $"cannot signal the tasks of {name}: {error}");
+            }
+
+            outcome = new KickOutcome(name, [], 0, "signal-attribute", $"the kernel fake-signalled the blocked tasks of {name}");
+        }
+        else
+        {
+            var scan = scanner.Scan(patch.Enabled, patch, includeStacks: false);
+            var kernelThreads = scan.Tasks.Count(t => t.IsKernelThread);
+            var kicked = new List<int>();
+            foreach (var pid in scan.Tasks.Where(t => !t.IsKernelThread).Select(t => t.Pid).Distinct().Order())
+            {
+                if (signaller.StopAndContinue(pid) == 0)
+                {
+                    kicked.Add(pid);
+                }
+            }
+
+            outcome = new KickOutcome(name, kicked, kernelThreads, "sigstop-sigcont",
+                $"kicked {kicked.Count} process(es) blocking {name} with SIGSTOP+SIGCONT" + (kernelThreads > 0 ? $"; {kernelThreads} kernel thread(s) cannot be kicked" : string.Empty));
+        }
+
+        return outcome;
     }
 
     private static List<string> PinnedByForce(AgentView before, AgentView after, LivePatch patch)
@@ -432,7 +572,7 @@ internal sealed class PatchOperations(
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private void PreflightLoad(string name)
+    private AgentView PreflightLoad(string name)
     {
         var view = watcher.PollOnce();
         var kernel = view.Snapshot.Kernel;
@@ -455,6 +595,8 @@ internal sealed class PatchOperations(
         {
             throw new AgentException(ErrorReason.AlreadyLoaded, $"module {name} is still loaded as a leftover (replaced or disabled); remove it with `lpctl unload {name}` first");
         }
+
+        return view;
     }
 
     private AgentException LoadError(int errno, string name)
@@ -542,7 +684,7 @@ internal sealed class PatchOperations(
             .Build();
         try
         {
-            await pipeline.ExecuteAsync(_ => { action(); return ValueTask.CompletedTask; }, cancellationToken).ConfigureAwait(false);
+            await pipeline.ExecuteAsync(async token => await MutateAsync(action, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
@@ -551,16 +693,43 @@ internal sealed class PatchOperations(
         }
     }
 
-    /// <summary>Waits for the one-writer gate within the request's deadline.</summary>
-    private async Task EnterAsync(string what, Deadline deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the start of an operation. The one-writer gate is not held for a whole operation: an operation that
+    /// waits for a transition must not keep revert, force or kick from acting on that very transition. The gate
+    /// serialises the mutations themselves (<see cref="MutateAsync"/>).
+    /// </summary>
+    private static Task EnterAsync(string what, Deadline deadline, CancellationToken cancellationToken)
     {
-        if (!await _gate.WaitAsync(deadline.Remaining, cancellationToken).ConfigureAwait(false))
+        cancellationToken.ThrowIfCancellationRequested();
+        if (deadline.Remaining <= TimeSpan.Zero)
         {
-            throw new AgentException(ErrorReason.TransitionInProgress,
-                $"cannot start the {what}: the {Volatile.Read(ref _running)} is still running after {deadline.Total.TotalSeconds:F0} s");
+            throw new AgentException(ErrorReason.TransitionTimeout, $"no time left to start the {what}");
         }
 
-        Volatile.Write(ref _running, what);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The end of an operation started with <see cref="EnterAsync"/>.</summary>
+    private static void Leave()
+    {
+        // Nothing to release: the gate is only held by each mutation. Kept so every operation reads the same.
+    }
+
+    /// <summary>
+    /// One kernel mutation (a syscall or a sysfs write, with the checks that must see the same state) under the
+    /// one-writer gate: two mutations never interleave, and each holds the gate for milliseconds.
+    /// </summary>
+    private async Task MutateAsync(Action action, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>Polls the kernel until <paramref name="done"/> holds or the deadline passes.</summary>
@@ -610,7 +779,31 @@ internal sealed class KernelBusyException(ErrorReason reason, string message) : 
     }
 }
 
-internal sealed record LoadOutcome(string Name, LivePatch? Patch, bool TransitionCompleted, VerificationOutcome Verification, TimeSpan Elapsed, string Message);
+internal sealed record LoadOutcome(string Name, LivePatch? Patch, bool TransitionCompleted, VerificationOutcome Verification, TimeSpan Elapsed, string Message)
+{
+    /// <summary>Modules this load replaced atomically and then removed (Apply:CleanupLeftovers).</summary>
+    public IReadOnlyList<string> RemovedLeftovers { get; init; } = [];
+}
+
+/// <summary>A load: the uploaded (possibly compressed) module and how to go about it.</summary>
+/// <param name="Module">The module as uploaded or read from the store; gzip, xz and zstd are decompressed.</param>
+/// <param name="FileName">The client's file name or the store path, for messages only.</param>
+/// <param name="Wait">Wait for the patching transition.</param>
+/// <param name="Timeout">The deadline of the whole operation; Limits:OperationTimeout when null.</param>
+internal sealed record LoadRequest(byte[] Module, string? FileName, bool Wait, TimeSpan? Timeout)
+{
+    /// <summary>The journal's name for the operation: "load", or "apply" for an installed patch.</summary>
+    public string Operation { get; init; } = "load";
+
+    /// <summary>For an installed patch: the SHA-256 its manifest recorded; a different image is refused (hash-mismatch).</summary>
+    public string? ExpectedSha256 { get; init; }
+
+    /// <summary>For an installed patch: the name it was installed under.</summary>
+    public string? ExpectedName { get; init; }
+
+    /// <summary>Runs after every check passed, right before the kernel is handed the module (the crash-loop marker).</summary>
+    public Action<string, string>? BeforeLoad { get; init; }
+}
 
 internal sealed record UnloadOutcome(string Name, bool WasLeftover, TimeSpan Elapsed, string Message);
 

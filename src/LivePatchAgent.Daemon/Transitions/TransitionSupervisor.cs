@@ -81,7 +81,16 @@ internal sealed class TransitionSupervisor(
                     Log.SupervisorStep(logger, transition.Patch, transition.ElapsedAt(now).TotalSeconds, "kick", kick.Message);
                     break;
                 case StallStep.Resolve:
-                    await ResolveAsync(transition!, now, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await ResolveAsync(transition!, now, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (AgentException e) when (e.Reason == ErrorReason.NoTransition || e.Reason == ErrorReason.PatchNotFound)
+                    {
+                        // It finished on its own while the ladder reached for it: that is a recovery, not a failure.
+                        Publish(AgentEventKind.TransitionRecovered, transition!.Patch, $"the stalled transition of {transition.Patch} finished on its own just before it was resolved", null, 0);
+                    }
+
                     break;
             }
         }

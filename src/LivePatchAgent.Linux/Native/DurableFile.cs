@@ -13,20 +13,34 @@ public static partial class DurableFile
     private const int ODirectory = 0x10000;
     private const int OCloexec = 0x80000;
 
+    /// <summary>The name prefix and suffix of the temporary files <see cref="Write(string, ReadOnlySpan{byte})"/> leaves after a crash.</summary>
+    public const string TempPrefix = ".";
+
+    public const string TempSuffix = ".tmp";
+
     /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="content"/>.</summary>
-    public static void Write(string path, ReadOnlySpan<byte> content)
+    public static void Write(string path, ReadOnlySpan<byte> content) => Write(path, content, beforeStep: null);
+
+    /// <summary>
+    /// Atomically replaces <paramref name="path"/> with <paramref name="content"/>, calling
+    /// <paramref name="beforeStep"/> before each step; tests throw from it to inject a failure at that step.
+    /// </summary>
+    public static void Write(string path, ReadOnlySpan<byte> content, Action<DurableFileStep, string>? beforeStep)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        var temp = Path.Combine(dir, $"{TempPrefix}{Path.GetFileName(path)}.{Environment.ProcessId}{TempSuffix}");
         try
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
+                beforeStep?.Invoke(DurableFileStep.WriteTemp, path);
                 stream.Write(content);
+                beforeStep?.Invoke(DurableFileStep.SyncTemp, path);
                 stream.Flush(flushToDisk: true);
             }
 
+            beforeStep?.Invoke(DurableFileStep.Rename, path);
             File.Move(temp, path, overwrite: true);
         }
         catch
@@ -35,7 +49,17 @@ public static partial class DurableFile
             throw;
         }
 
+        beforeStep?.Invoke(DurableFileStep.SyncDirectory, path);
         SyncDirectory(dir);
+    }
+
+    /// <summary>Removes <paramref name="path"/> (if it exists) and makes the removal durable.</summary>
+    public static void Delete(string path, Action<DurableFileStep, string>? beforeStep = null)
+    {
+        beforeStep?.Invoke(DurableFileStep.Unlink, path);
+        File.Delete(path);
+        beforeStep?.Invoke(DurableFileStep.SyncDirectory, path);
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>fsync(2) on a directory, so a rename or unlink in it survives a crash.</summary>
@@ -70,4 +94,23 @@ public static partial class DurableFile
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
+}
+
+/// <summary>The steps of a durable write or removal, in order.</summary>
+public enum DurableFileStep
+{
+    /// <summary>Writing the content to the temporary file.</summary>
+    WriteTemp,
+
+    /// <summary>fsync of the temporary file.</summary>
+    SyncTemp,
+
+    /// <summary>rename(2) of the temporary file over the target.</summary>
+    Rename,
+
+    /// <summary>fsync of the directory.</summary>
+    SyncDirectory,
+
+    /// <summary>unlink(2) of the target.</summary>
+    Unlink,
 }

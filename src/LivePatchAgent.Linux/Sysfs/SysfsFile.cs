@@ -64,6 +64,12 @@ public static class SysfsFile
             error = e.Message;
             return Status.Unreadable;
         }
+        catch (NotSupportedException e)
+        {
+            // Not a seekable file (a FIFO or socket planted under the host root): unreadable, not fatal.
+            error = e.Message;
+            return Status.Unreadable;
+        }
     }
 
     /// <summary>Reads the whole of a binary file, or null when it is missing or unreadable.</summary>

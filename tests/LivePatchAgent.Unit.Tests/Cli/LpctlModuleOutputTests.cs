@@ -49,7 +49,7 @@ public sealed class LpctlModuleOutputTests
         var module = json.RootElement.GetProperty("module");
 
         Assert.Equal(
-            ["name", "size", "sha256", "vermagic", "livepatch", "srcversion", "license", "description", "depends", "signature", "modinfo"],
+            ["name", "size", "sha256", "vermagic", "livepatch", "srcversion", "license", "description", "depends", "signature", "modinfo", "compression"],
             Names(module));
         Assert.Equal("lpdemo_v1", module.GetProperty("name").GetString());
         Assert.Equal(123456, module.GetProperty("size").GetInt64());
@@ -199,7 +199,7 @@ public sealed class LpctlModuleOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(ProtocolSamples.Loaded()), LpctlJsonContext.Default.LoadDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "removedLeftovers"], Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("lpdemo_v1", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("transitionCompleted").GetBoolean());

@@ -168,6 +168,25 @@ hold_patch() {
   echo 0 > "/sys/module/$1/parameters/hold_ms"
 }
 
+# check_parked DESC PID FUNCTION: PID is alive and FUNCTION is still on its kernel stack (it never left it).
+check_parked() {
+  if _on_stack "$2" "$3"; then
+    _record PASS "$1 -> pid $2 sleeps in $3"
+  else
+    fail "$1" "pid $2 is not in $3; stack: $(tr '\n' ' ' < "/proc/$2/stack" 2> /dev/null || echo 'gone')"
+  fi
+}
+
+# check_in_transition PATCH WHAT: the kernel still has PATCH in transition, so WHAT (the captures just made) saw
+# the running transition. A stall lasts only until the kernel's fake signal, ~15 s into the transition: capture
+# first (lpctl_json), then call this, then check the captures; a slow host shows here, not as odd output.
+check_in_transition() {
+  check "kernel: $1 still in transition after $2" 1 "$(cat "$LP_SYSFS/$1/transition" 2>&1)"
+}
+
+# presence PATH: "present" or "absent", for check (e.g. check "module gone" absent "$(presence /sys/module/x)").
+presence() { if [ -e "$1" ]; then echo present; else echo absent; fi; }
+
 # release_held: end the hold of hold_patch/park_reader (any signal wakes the interruptible sleep).
 release_held() {
   kill -TERM "$PARKED_PID" 2> /dev/null
@@ -177,13 +196,15 @@ release_held() {
 
 # ---------------------------------------------------------------- daemon and lpctl
 
-# start_daemon [ARGS...]: start livepatchd (no D-Bus in the guest) with its log on the results share, and wait
-# until it answers "lpctl status". Extra ARGS are passed to livepatchd (e.g. Section:Key=value).
+# start_daemon [ARGS...]: start livepatchd with its log on the results share, and wait until it answers
+# "lpctl status". Extra ARGS are passed to livepatchd (e.g. Section:Key=value). It runs with --no-dbus unless
+# LPD_DBUS=1 (then it publishes on the system bus of start_bus: "start_bus && LPD_DBUS=1 start_daemon").
 start_daemon() {
   command -v livepatchd > /dev/null || abort "livepatchd is in the guest" "not found (was --bin given?)"
   mkdir -p "$(dirname "$LPD_SOCKET")" "$LPD_STATE_DIR"
+  [ "${LPD_DBUS:-0}" = 1 ] || set -- --no-dbus "$@"
   log "starting livepatchd $*"
-  livepatchd --no-dbus --socket "$LPD_SOCKET" --state-dir "$LPD_STATE_DIR" "$@" >> "$LPD_LOG" 2>&1 &
+  livepatchd --socket "$LPD_SOCKET" --state-dir "$LPD_STATE_DIR" "$@" >> "$LPD_LOG" 2>&1 &
   LPD_PID=$!
   if wait_for 30 _daemon_ready && ! _pid_gone "$LPD_PID"; then
     log "livepatchd ready (pid $LPD_PID)"
@@ -207,6 +228,27 @@ start_daemon_trusted() {
   { mkdir -p "$LPD_TRUSTED_DIR" && cp "$LP_DIR/trusted.pem" "$LPD_TRUSTED_DIR/e2e-trusted.pem"; } ||
     abort "install $LP_DIR/trusted.pem into $LPD_TRUSTED_DIR"
   start_daemon "$@"
+}
+
+# start_bus: start the guest's system bus and wait until it answers. dbus-daemon (from the host's Debian package)
+# runs as root with /etc/dbus-1/e2e-system.conf: Debian's system bus policy plus the files in
+# /usr/share/dbus-1/system.d (ours, org.livepatchd.Agent1.conf), listening on $BUS_SOCKET (also reachable as
+# /var/run/dbus/..., the clients' default). Sets BUS_PID; its log is $E2E_WORK/dbus-daemon.log.
+BUS_SOCKET=/run/dbus/system_bus_socket
+start_bus() {
+  command -v dbus-daemon > /dev/null || abort "dbus-daemon is in the guest" "not found"
+  mkdir -p "$(dirname "$BUS_SOCKET")"
+  log "starting dbus-daemon"
+  dbus-daemon --config-file=/etc/dbus-1/e2e-system.conf --nofork --nopidfile >> "$E2E_WORK/dbus-daemon.log" 2>&1 &
+  BUS_PID=$!
+  if wait_for 20 _bus_ready && ! _pid_gone "$BUS_PID"; then
+    log "dbus-daemon ready (pid $BUS_PID)"
+    return 0
+  fi
+  fail "dbus-daemon answers on $BUS_SOCKET within 20 s" "$(tail -n 3 "$E2E_WORK/dbus-daemon.log" | tr '\n' ' ')"
+}
+_bus_ready() {
+  _pid_gone "$BUS_PID" || dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId
 }
 
 # _daemon_ready: lpctl status works, or the daemon is gone (then waiting longer is pointless).
@@ -239,6 +281,26 @@ check_lpctl() {
     _record PASS "$desc -> rc $got"
   else
     fail "$desc" "expected rc $want, got rc $got from 'lpctl -o json $*': $(head -c 300 "$out.err" | tr '\n' ' ')"
+  fi
+}
+
+# lpctl_as USER OUT ARGS...: lpctl_json as another user (as_user): lpctl -o json ARGS > OUT, stderr in OUT.err.
+lpctl_as() {
+  local u="$1" out="$2"
+  shift 2
+  as_user "$u" lpctl --socket "$LPD_SOCKET" -o json "$@" > "$out" 2> "$out.err"
+}
+
+# check_lpctl_as DESC EXPECTED_RC USER OUT ARGS...: check_lpctl, run as USER.
+check_lpctl_as() {
+  local desc="$1" want="$2" u="$3" out="$4" got
+  shift 4
+  lpctl_as "$u" "$out" "$@"
+  got=$?
+  if [ "$got" = "$want" ]; then
+    _record PASS "$desc -> rc $got"
+  else
+    fail "$desc" "expected rc $want, got rc $got from 'lpctl -o json $*' as $u: $(head -c 300 "$out.err" | tr '\n' ' ')"
   fi
 }
 
@@ -301,6 +363,38 @@ _has_event() { jq -s -e --arg k "$2" --arg p "$3" 'any(.[]; .kind == $k and .pat
 wait_event() {
   wait_for "${4:-$LP_TRANSITION_TIMEOUT}" _has_event "$1" "$2" "$3" ||
     fail "watch shows $2 for $3 within ${4:-$LP_TRANSITION_TIMEOUT} s" "events so far: $(events "$1")"
+}
+
+# wait_event_count FILE KIND PATCH COUNT [TIMEOUT_S]: until FILE has at least COUNT events of KIND for PATCH (for a
+# second transition of the same patch in one watch stream).
+wait_event_count() {
+  wait_for "${5:-$LP_TRANSITION_TIMEOUT}" _has_events "$1" "$2" "$3" "$4" ||
+    fail "watch shows $2 for $3 $4 time(s) within ${5:-$LP_TRANSITION_TIMEOUT} s" "events so far: $(events "$1")"
+}
+_has_events() {
+  jq -s -e --arg k "$2" --arg p "$3" --argjson n "$4" '[.[] | select(.kind == $k and .patch == $p)] | length >= $n' \
+    "$1" > /dev/null 2>&1
+}
+
+# event_json FILE KIND PATCH [N]: the Nth (default 1st) event of KIND for PATCH in FILE, as one JSON object
+# ("null" when there is none), for check_json on a single event: event_json "$W" transition-stalled p > "$E".
+event_json() {
+  jq -cs --arg k "$2" --arg p "$3" --argjson n "${4:-1}" '[.[] | select(.kind == $k and .patch == $p)][$n - 1]' "$1"
+}
+
+# check_no_events DESC FILE PATCH KIND...: none of the KINDs occurs for PATCH in FILE.
+check_no_events() {
+  local desc="$1" file="$2" patch="$3" seen k bad=""
+  shift 3
+  seen=" $(events "$file" "$patch") "
+  for k in "$@"; do
+    case "$seen" in *" $k "*) bad="$bad $k" ;; esac
+  done
+  if [ -z "$bad" ]; then
+    _record PASS "$desc -> none of: $*"
+  else
+    fail "$desc" "expected none of '$*' for $patch, got '$seen'"
+  fi
 }
 
 # check_event_order DESC FILE PATCH KIND...: the KINDs occur for PATCH in FILE in this order (other events

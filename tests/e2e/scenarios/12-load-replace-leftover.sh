@@ -3,11 +3,12 @@
 # (replace=true) waits for the replace transition (held open for ~5 s by a reader sleeping in v1's function)
 # and ends with only lpdemo_v2 enabled; the kernel freed v1's patch but its module stays loaded, which
 # "lpctl list" shows as a leftover and which blocks a new load of that name (already-loaded). "lpctl unload
-# lpdemo_v1" removes the leftover (wasLeftover true) and leaves v2 patched.
+# lpdemo_v1" removes the leftover (wasLeftover true) and leaves v2 patched. The automatic removal of free
+# replaced modules (Apply:CleanupLeftovers, scenario 35) is turned off here to keep the leftover.
 
 V1=$LP_DIR/lpdemo_v1.signed.ko
 V2=$LP_DIR/lpdemo_v2.signed.ko
-start_daemon_trusted || exit 1
+start_daemon_trusted Apply:CleanupLeftovers=false || exit 1
 check_lpctl "lpctl load lpdemo_v1.signed.ko exits 0" 0 "$E2E_WORK/load-v1.json" load "$V1" --timeout 45 || exit 1
 check "kernel: lpdemo_v1 enabled" 1 "$(cat "$LP_SYSFS/lpdemo_v1/enabled" 2>&1)"
 

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Protocol.V1;
+
+namespace LivePatchAgent.Cli.Commands;
+
+/// <summary>
+/// <c>lpctl install FILE [--kernel RELEASE] [--meta FILE.json] [--replace] [--now]</c>: uploads the module (plain or
+/// gzip/xz/zstd-compressed); livepatchd verifies it against that kernel and stores it, so that it is applied at
+/// every start of the daemon into that kernel. <c>--now</c> also loads it.
+/// </summary>
+internal sealed class InstallCommand : AgentCommand
+{
+    private readonly Argument<string> _file = new("FILE")
+    {
+        Description = "The module file (.ko, .ko.gz, .ko.xz or .ko.zst); lpctl reads it and uploads its bytes",
+    };
+
+    private readonly Option<string?> _kernel = new("--kernel")
+    {
+        Description = "The kernel release to install for (as uname -r prints it); default: the running kernel",
+        HelpName = "RELEASE",
+    };
+
+    private readonly Option<string?> _meta = new("--meta")
+    {
+        Description = "A JSON file of operator metadata: {\"description\": \"...\", \"cveIds\": [\"CVE-...\"], "
+            + "\"cumulativeVersion\": 3, \"replace\": true}",
+        HelpName = "FILE.json",
+    };
+
+    private readonly Option<bool> _replace = new("--replace")
+    {
+        Description = "The patch is cumulative (built with replace = true): of several, only the newest is applied",
+    };
+
+    private readonly Option<bool> _now = new("--now")
+    {
+        Description = "Also load the patch now and wait for its transition (running kernel only)",
+    };
+
+    private readonly Option<double?> _timeout = OptionParsers.OperationTimeout(
+        "With --now: how long livepatchd waits for the transition; default: the daemon's Limits:OperationTimeout, 60 s");
+
+    protected override Command CreateCommand() => new(
+        "install",
+        "Verify a live patch module and install it for a kernel, so livepatchd applies it at every start")
+    {
+        _file,
+        _kernel,
+        _meta,
+        _replace,
+        _now,
+        _timeout,
+    };
+
+    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
+        CancellationToken cancellationToken)
+    {
+        var path = parseResult.GetRequiredValue(_file);
+        var timeout = parseResult.GetValue(_timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var metadata = parseResult.GetValue(_meta) is { } metaPath ? MetadataFile.Read(metaPath) : new InstallMetadata();
+        if (parseResult.GetValue(_replace))
+        {
+            metadata.Replace = true;
+        }
+
+        var module = ModuleFile.Read(path);
+        var response = await invocation.Client
+            .InstallPatchAsync(module, Path.GetFullPath(path), parseResult.GetValue(_kernel), parseResult.GetValue(_now),
+                metadata, timeout, cancellationToken)
+            .ConfigureAwait(false);
+        invocation.Write(invocation.Format == OutputFormat.Json
+            ? JsonOutput.Document(StoreOutput.ToDocument(response), LpctlJsonContext.Default.InstallDocument)
+            : StoreOutput.Install(response));
+        if (response.Load is { } load && !TableOutput.LoadSucceeded(load, noWait: false))
+        {
+            throw new CommandFailedException(
+                $"{response.Installed?.Name} is installed, but its load did not end enabled: {load.Message}",
+                hint: "follow it with `lpctl status` and `lpctl blocking`");
+        }
+
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary>Reads the <c>--meta</c> file of <c>lpctl install</c>; unknown fields are refused, so a typo is not lost.</summary>
+internal static class MetadataFile
+{
+    private const long MaxSize = 1024 * 1024;
+
+    public static InstallMetadata Read(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            if (new FileInfo(path).Length > MaxSize)
+            {
+                throw new CommandFailedException($"cannot read {path}: larger than 1 MiB, not a metadata file");
+            }
+
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CommandFailedException($"cannot read {path}: no such file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandFailedException($"cannot read {path}: {Lpctl.AsLpctlMessage(e.Message)}");
+        }
+
+        MetadataDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(bytes, MetadataJsonContext.Default.MetadataDocument);
+        }
+        catch (JsonException e)
+        {
+            throw new CommandFailedException($"{path} is not valid metadata: {e.Message}",
+                hint: "expected {\"description\": \"...\", \"cveIds\": [\"CVE-2026-1234\"], \"cumulativeVersion\": 3, \"replace\": true}, every field optional");
+        }
+
+        var metadata = new InstallMetadata { Description = document?.Description ?? string.Empty };
+        metadata.CveIds.AddRange(document?.CveIds ?? []);
+        if (document?.CumulativeVersion is { } version)
+        {
+            metadata.CumulativeVersion = version;
+        }
+
+        if (document?.Replace is { } replace)
+        {
+            metadata.Replace = replace;
+        }
+
+        return metadata;
+    }
+}
+
+/// <summary>The <c>--meta</c> file's shape.</summary>
+internal sealed record MetadataDocument(string? Description, IReadOnlyList<string>? CveIds, ulong? CumulativeVersion, bool? Replace);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSerializable(typeof(MetadataDocument))]
+internal sealed partial class MetadataJsonContext : JsonSerializerContext;

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using LivePatchAgent.Cli.Output;
+
+namespace LivePatchAgent.Cli.Commands;
+
+/// <summary>
+/// <c>lpctl uninstall NAME [--kernel RELEASE]</c>: removes an installed patch from the store, so it is no longer
+/// applied at start. A loaded patch stays loaded (<c>lpctl unload</c> removes it from the kernel).
+/// </summary>
+internal sealed class UninstallCommand : AgentCommand
+{
+    private readonly Argument<string> _name = OptionParsers.Name("The installed patch, as `lpctl list --installed` shows it");
+
+    private readonly Option<string?> _kernel = new("--kernel")
+    {
+        Description = "The kernel release it is installed for; default: the running kernel",
+        HelpName = "RELEASE",
+    };
+
+    protected override Command CreateCommand() => new(
+        "uninstall",
+        "Remove an installed patch from the store (a loaded patch stays loaded; lpctl unload removes it)")
+    {
+        _name,
+        _kernel,
+    };
+
+    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
+        CancellationToken cancellationToken)
+    {
+        var response = await invocation.Client
+            .UninstallPatchAsync(parseResult.GetRequiredValue(_name), parseResult.GetValue(_kernel), cancellationToken)
+            .ConfigureAwait(false);
+        invocation.Write(invocation.Format == OutputFormat.Json
+            ? JsonOutput.Document(StoreOutput.ToDocument(response), LpctlJsonContext.Default.UninstallDocument)
+            : StoreOutput.Uninstall(response));
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,62 @@
+# shellcheck shell=sh
+# Installed patches come back after a daemon restart, each re-verified in full. lpdemo_v1 is installed and loaded
+# at once (--now); lpdemo_v3 (its object, the lpdemo_sleeper module, need not be loaded) is only installed. The
+# store holds <name>.ko + <name>.json per patch under /var/lib/livepatchd/patches/$(uname -r). Then the daemon is
+# stopped and lpdemo_v1 removed from the kernel behind its back; at the next start, start-up apply loads both:
+# the kernel has both enabled, status shows each as applied ("re-verified"), the journal has an "apply"
+# operation with the module's sha256 for each, and the crash-loop marker is gone. A third start finds both
+# already loaded and loads nothing.
+
+KV=$(uname -r)
+STORE=$LPD_STATE_DIR/patches/$KV
+V1=$LP_DIR/lpdemo_v1.signed.ko
+V3=$LP_DIR/lpdemo_v3.signed.ko
+start_daemon_trusted || exit 1
+
+I1=$E2E_WORK/install-v1.json
+check_lpctl "lpctl install --now lpdemo_v1.signed.ko exits 0" 0 "$I1" install "$V1" --now --timeout 45 || exit 1
+save "$I1"
+check_json "install v1: loaded, enabled" '"\(.installed.name) \(.installed.loaded) \(.load.patch.state)"' "lpdemo_v1 true enabled" "$I1"
+I3=$E2E_WORK/install-v3.json
+check_lpctl "lpctl install lpdemo_v3.signed.ko exits 0" 0 "$I3" install "$V3" || exit 1
+check_json "install v3: not loaded" '"\(.installed.name) \(.installed.loaded)"' "lpdemo_v3 false" "$I3"
+check "kernel: lpdemo_v3 not loaded by install" absent "$([ -e "$LP_SYSFS/lpdemo_v3" ] && echo present || echo absent)"
+
+# The store on disk: module and manifest, the manifest's sha256 is the file's.
+check "store files" "lpdemo_v1.json lpdemo_v1.ko lpdemo_v3.json lpdemo_v3.ko" "$(cd "$STORE" && echo *)"
+check_json "manifest v1 sha256 = sha256sum of the stored .ko" .sha256 "$(sha256sum "$STORE/lpdemo_v1.ko" | cut -d' ' -f1)" "$STORE/lpdemo_v1.json"
+check_json "manifest v1 sha256 = sha256sum of the uploaded file" .sha256 "$(sha256sum "$V1" | cut -d' ' -f1)" "$STORE/lpdemo_v1.json"
+check_json "manifest v1: installed by uid 0, signer" '"\(.installedByUid) \(.signer)"' "0 $TRUSTED_CN" "$STORE/lpdemo_v1.json"
+L=$E2E_WORK/installed.json
+check_lpctl "lpctl list --installed exits 0" 0 "$L" list --installed
+check_json "list --installed: v1 loaded, v3 not" '[.patches[] | "\(.name)=\(.loaded)"] | join(" ")' "lpdemo_v1=true lpdemo_v3=false" "$L"
+
+# Daemon down; the kernel loses lpdemo_v1.
+stop_daemon
+echo 0 > "$LP_SYSFS/lpdemo_v1/enabled"
+wait_patch_gone lpdemo_v1 || exit 1
+wait_for 10 rmmod lpdemo_v1 || fail "rmmod lpdemo_v1"
+check "kernel: no live patch before the restart" "" "$(ls "$LP_SYSFS")"
+
+start_daemon_trusted || exit 1
+S=$E2E_WORK/status.json
+_apply_done() { lpctl_json "$S" status && [ "$(json .startupApply.state "$S")" = done ]; }
+wait_for 90 _apply_done || fail "start-up apply done within 90 s" "$(json .startupApply "$S")"
+save "$S"
+check_json "status: both applied" '[.startupApply.results[] | "\(.name)=\(.outcome)"] | join(" ")' "lpdemo_v1=applied lpdemo_v3=applied" "$S"
+check_json "status: each re-verified" '[.startupApply.results[] | select(.message | contains("re-verified"))] | length' 2 "$S"
+check "kernel: lpdemo_v1 enabled, not in transition" "1 0" "$(cat "$LP_SYSFS/lpdemo_v1/enabled" "$LP_SYSFS/lpdemo_v1/transition" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+check "kernel: lpdemo_v3 enabled" 1 "$(cat "$LP_SYSFS/lpdemo_v3/enabled" 2>&1)"
+check "/proc/cmdline patched again" "lpdemo_v1: /proc/cmdline is live patched" "$(cat /proc/cmdline)"
+check_contains "journal: apply of lpdemo_v1 with its sha256" "apply lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
+check_contains "journal: apply of lpdemo_v3" "apply lpdemo_v3 started by livepatchd" "$(cat "$LPD_LOG")"
+check "crash-loop marker cleared" absent "$([ -e "$LPD_STATE_DIR/apply-in-progress.json" ] && echo present || echo absent)"
+check_lpctl "lpctl list --installed exits 0" 0 "$L" list --installed
+check_json "list --installed: both loaded" '[.patches[] | "\(.name)=\(.loaded)"] | join(" ")' "lpdemo_v1=true lpdemo_v3=true" "$L"
+
+# A third start: both are loaded already, nothing is loaded again.
+stop_daemon
+start_daemon_trusted || exit 1
+wait_for 60 _apply_done || fail "start-up apply done within 60 s (third start)"
+check_json "third start: both already loaded" '[.startupApply.results[] | "\(.name)=\(.outcome)"] | join(" ")' \
+  "lpdemo_v1=already-loaded lpdemo_v3=already-loaded" "$S"
