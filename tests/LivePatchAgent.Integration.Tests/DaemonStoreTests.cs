@@ -432,7 +432,13 @@ public sealed class DaemonStoreTests : IDisposable
         await daemon.Client.LoadPatchAsync(new LoadPatchRequest { Module = ByteString.CopyFrom(Signed("lp_old")) });
 
         var load = await daemon.Client.LoadPatchAsync(new LoadPatchRequest { Module = ByteString.CopyFrom(Signed("lp_cum")) });
-        var list = await daemon.Client.ListPatchesAsync(new ListPatchesRequest());
+        // The kernel frees the replaced patch just after the transition; without the cleanup nobody waits for it.
+        ListPatchesResponse list = null!;
+        await DaemonHarness.WaitForAsync(async () =>
+        {
+            list = await daemon.Client.ListPatchesAsync(new ListPatchesRequest());
+            return list.Patches.Count == 1;
+        });
 
         Assert.True(load.TransitionCompleted);
         Assert.Equal(["lp_cum"], list.Patches.Select(p => p.Name));
