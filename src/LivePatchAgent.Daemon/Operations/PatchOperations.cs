@@ -101,7 +101,7 @@ internal sealed class PatchOperations(
             throw new AgentException(ErrorReason.HashMismatch, message);
         }
 
-        await EnterAsync($"{operation} of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        EnsureTimeLeft($"{operation} of {name}", deadline, cancellationToken);
         try
         {
             var before = PreflightLoad(name);
@@ -152,10 +152,6 @@ internal sealed class PatchOperations(
         {
             journal.Finished(id, operation, name, "failed", e.Reason.Code, e.Message);
             throw;
-        }
-        finally
-        {
-            Leave();
         }
     }
 
@@ -232,7 +228,7 @@ internal sealed class PatchOperations(
         var name = ModuleName.Normalize(requestedName);
         var started = timeProvider.GetTimestamp();
         var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
-        await EnterAsync($"unload of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        EnsureTimeLeft($"unload of {name}", deadline, cancellationToken);
         var id = journal.Started("unload", name, caller);
         try
         {
@@ -266,10 +262,6 @@ internal sealed class PatchOperations(
             journal.Finished(id, "unload", name, "failed", e.Reason.Code, e.Message);
             throw;
         }
-        finally
-        {
-            Leave();
-        }
     }
 
     /// <summary>
@@ -280,7 +272,7 @@ internal sealed class PatchOperations(
     {
         var name = ValidName(requestedName);
         var deadline = new Deadline(timeProvider, timeout ?? DefaultTimeout);
-        await EnterAsync($"revert of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        EnsureTimeLeft($"revert of {name}", deadline, cancellationToken);
         var id = journal.Started("revert", name, caller);
         try
         {
@@ -333,10 +325,6 @@ internal sealed class PatchOperations(
             journal.Finished(id, "revert", name, "failed", e.Reason.Code, e.Message);
             throw;
         }
-        finally
-        {
-            Leave();
-        }
     }
 
     /// <summary>
@@ -354,7 +342,7 @@ internal sealed class PatchOperations(
         }
 
         var deadline = new Deadline(timeProvider, DefaultTimeout);
-        await EnterAsync($"force of {name}", deadline, cancellationToken).ConfigureAwait(false);
+        EnsureTimeLeft($"force of {name}", deadline, cancellationToken);
         var id = journal.Started("force", name, caller);
         try
         {
@@ -405,18 +393,12 @@ internal sealed class PatchOperations(
             journal.Finished(id, "force", name, "failed", e.Reason.Code, e.Message);
             throw;
         }
-        finally
-        {
-            Leave();
-        }
     }
 
     /// <summary>Kicks the blocked user tasks of the running transition (or writes <c>signal</c> on 4.16-5.0 kernels).</summary>
     public async Task<KickOutcome> KickAsync(string requestedName, Caller caller, CancellationToken cancellationToken)
     {
         var name = ValidName(requestedName);
-        var deadline = new Deadline(timeProvider, DefaultTimeout);
-        await EnterAsync($"kick of {name}", deadline, cancellationToken).ConfigureAwait(false);
         var id = journal.Started("kick", name, caller);
         try
         {
@@ -430,10 +412,6 @@ internal sealed class PatchOperations(
         {
             journal.Finished(id, "kick", name, "failed", e.Reason.Code, e.Message);
             throw;
-        }
-        finally
-        {
-            Leave();
         }
     }
 
@@ -694,25 +672,17 @@ internal sealed class PatchOperations(
     }
 
     /// <summary>
-    /// Marks the start of an operation. The one-writer gate is not held for a whole operation: an operation that
-    /// waits for a transition must not keep revert, force or kick from acting on that very transition. The gate
-    /// serialises the mutations themselves (<see cref="MutateAsync"/>).
+    /// Refuses to start an operation whose deadline has already passed. There is no operation-wide lock: an
+    /// operation waiting for a transition must not keep revert, force or kick from acting on that very transition.
+    /// The one-writer gate serialises the mutations themselves (<see cref="MutateAsync"/>).
     /// </summary>
-    private static Task EnterAsync(string what, Deadline deadline, CancellationToken cancellationToken)
+    private static void EnsureTimeLeft(string what, Deadline deadline, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (deadline.Remaining <= TimeSpan.Zero)
         {
             throw new AgentException(ErrorReason.TransitionTimeout, $"no time left to start the {what}");
         }
-
-        return Task.CompletedTask;
-    }
-
-    /// <summary>The end of an operation started with <see cref="EnterAsync"/>.</summary>
-    private static void Leave()
-    {
-        // Nothing to release: the gate is only held by each mutation. Kept so every operation reads the same.
     }
 
     /// <summary>
