@@ -13,23 +13,22 @@ public sealed class DaemonOperationsTests : IDisposable
 {
     private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
     private readonly SimulatedKernel _kernel;
-    private readonly DirectoryInfo _trusted = Directory.CreateTempSubdirectory("lpa-trusted-");
+    private readonly TrustedCertificateDir _trusted = new();
 
     public DaemonOperationsTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        File.WriteAllText(Path.Combine(_trusted.FullName, "test.pem"), TestSigningKey.Trusted.Pem);
     }
 
     public void Dispose()
     {
         _kernel.Dispose();
         _fixture.Dispose();
-        _trusted.Delete(recursive: true);
+        _trusted.Dispose();
     }
 
     private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [$"Verification:TrustedCertificatesDir={_trusted.FullName}", .. settings]);
+        DaemonHarness.StartAsync(_fixture, _kernel, [_trusted.Setting, .. settings]);
 
     private static byte[] Signed(string name = "lp_unit", TestSigningKey? key = null, string release = ModuleImage.Release)
     {

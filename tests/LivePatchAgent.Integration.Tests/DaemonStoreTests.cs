@@ -19,13 +19,12 @@ public sealed class DaemonStoreTests : IDisposable
     private const string EarlierBoot = "0c0ffee0-0000-4000-8000-000000000001";
     private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
     private readonly SimulatedKernel _kernel;
-    private readonly DirectoryInfo _trusted = Directory.CreateTempSubdirectory("lpa-trusted-");
+    private readonly TrustedCertificateDir _trusted = new();
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
 
     public DaemonStoreTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        File.WriteAllText(Path.Combine(_trusted.FullName, "test.pem"), TestSigningKey.Trusted.Pem);
         Directory.CreateDirectory(_directory);
     }
 
@@ -39,7 +38,7 @@ public sealed class DaemonStoreTests : IDisposable
     {
         _kernel.Dispose();
         _fixture.Dispose();
-        _trusted.Delete(recursive: true);
+        _trusted.Dispose();
         if (Directory.Exists(_directory))
         {
             Directory.Delete(_directory, recursive: true);
@@ -48,7 +47,7 @@ public sealed class DaemonStoreTests : IDisposable
 
     private Task<DaemonHarness> StartAsync(params string[] settings) =>
         DaemonHarness.StartAsync(_fixture, new DaemonHarnessOptions { Loader = _kernel, Directory = _directory },
-            [$"Verification:TrustedCertificatesDir={_trusted.FullName}", .. settings]);
+            [_trusted.Setting, .. settings]);
 
     private static byte[] Signed(string name, TestSigningKey? key = null)
     {
@@ -215,7 +214,7 @@ public sealed class DaemonStoreTests : IDisposable
     [Fact]
     public async Task An_xz_module_signed_by_sign_file_installs_decompressed()
     {
-        File.Copy(TestData("trusted.pem"), Path.Combine(_trusted.FullName, "real.pem"));
+        File.Copy(TestData("trusted.pem"), Path.Combine(_trusted.Path, "real.pem"));
         await using var daemon = await StartAsync();
         var xz = File.ReadAllBytes(TestData("lpdemo_v1.signed.ko.xz"));
         var plain = File.ReadAllBytes(TestData("lpdemo_v1.signed.ko"));

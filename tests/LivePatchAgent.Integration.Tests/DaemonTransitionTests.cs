@@ -22,26 +22,25 @@ public sealed class DaemonTransitionTests : IDisposable
     private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
     private readonly SimulatedKernel _kernel;
     private readonly RecordingSignaller _signaller = new();
-    private readonly DirectoryInfo _trusted = Directory.CreateTempSubdirectory("lpa-trusted-");
+    private readonly TrustedCertificateDir _trusted = new();
 
     public DaemonTransitionTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        File.WriteAllText(Path.Combine(_trusted.FullName, "test.pem"), TestSigningKey.Trusted.Pem);
     }
 
     public void Dispose()
     {
         _kernel.Dispose();
         _fixture.Dispose();
-        _trusted.Delete(recursive: true);
+        _trusted.Dispose();
     }
 
     private Task<DaemonHarness> StartAsync(params string[] settings) =>
         DaemonHarness.StartAsync(
             _fixture,
             new DaemonHarnessOptions { Loader = _kernel, Services = s => s.AddSingleton<ITaskSignaller>(_signaller) },
-            [$"Verification:TrustedCertificatesDir={_trusted.FullName}", .. settings]);
+            [_trusted.Setting, .. settings]);
 
     private static ByteString Module(string name = "lp_unit")
     {

@@ -22,8 +22,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     public LpctlModuleCommandTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        Directory.CreateDirectory(TrustedDir);
-        File.WriteAllText(Path.Combine(TrustedDir, "test.pem"), TestSigningKey.Trusted.Pem);
+        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
     }
 
     private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
@@ -422,7 +421,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     }
 
     private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [$"Verification:TrustedCertificatesDir={TrustedDir}", .. settings]);
+        DaemonHarness.StartAsync(_fixture, _kernel, [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
 
     private static Task<LpctlRun> Lpctl(DaemonHarness daemon, params string[] args) =>
         LpctlProcess.RunAsync(["--socket", daemon.SocketPath, .. args]);

@@ -15,8 +15,7 @@ public sealed class LpctlStoreTests : IDisposable
     public LpctlStoreTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        Directory.CreateDirectory(TrustedDir);
-        File.WriteAllText(Path.Combine(TrustedDir, "test.pem"), TestSigningKey.Trusted.Pem);
+        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
     }
 
     private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
@@ -29,7 +28,7 @@ public sealed class LpctlStoreTests : IDisposable
     }
 
     private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [$"Verification:TrustedCertificatesDir={TrustedDir}", .. settings]);
+        DaemonHarness.StartAsync(_fixture, _kernel, [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
 
     private static Task<LpctlRun> Lpctl(DaemonHarness daemon, params string[] args) =>
         LpctlProcess.RunAsync(["--socket", daemon.SocketPath, .. args]);
@@ -110,7 +109,7 @@ public sealed class LpctlStoreTests : IDisposable
                 $$"""{"bootId":"{{EarlierBoot}}","patch":"lp_a","sha256":"{{new string('0', 64)}}","kernelRelease":"{{ModuleImage.Release}}","startedAt":"2026-11-27T23:59:00+00:00"}""");
             await first.StopAsync();
             var daemon = await DaemonHarness.StartAsync(_fixture, new DaemonHarnessOptions { Loader = _kernel, Directory = first.Directory },
-                [$"Verification:TrustedCertificatesDir={TrustedDir}"]);
+                [TrustedCertificateDir.SettingFor(TrustedDir)]);
             try
             {
                 LpctlRun status = null!;

@@ -37,8 +37,7 @@ public sealed class LpctlTransitionTests : IDisposable
     public LpctlTransitionTests()
     {
         _kernel = new SimulatedKernel(_fixture);
-        Directory.CreateDirectory(TrustedDir);
-        File.WriteAllText(Path.Combine(TrustedDir, "test.pem"), TestSigningKey.Trusted.Pem);
+        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
     }
 
     private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
@@ -403,7 +402,7 @@ public sealed class LpctlTransitionTests : IDisposable
                 Services = services => services.AddSingleton<ITaskSignaller>(_signaller),
                 Directory = directory,
             },
-            [$"Verification:TrustedCertificatesDir={TrustedDir}", .. settings]);
+            [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
 
     /// <summary>Loads lp_unit, whose patching transition the simulated kernel holds, and adds its blockers to /proc.</summary>
     private async Task<DaemonHarness> StartWithStuckLoadAsync()
