@@ -27,6 +27,7 @@ internal static class Lpctl
         new RevertCommand(),
         new ForceCommand(),
         new KickCommand(),
+        new HistoryCommand(),
         new WatchCommand(),
     ];
 

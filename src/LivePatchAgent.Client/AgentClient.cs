@@ -287,6 +287,22 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
+    /// The audit journal's operations, newest <paramref name="limit"/> (0: the daemon's default), optionally since a
+    /// time and for one patch. Admin-only.
+    /// </summary>
+    public Task<GetHistoryResponse> GetHistoryAsync(DateTimeOffset? since, uint limit, string? patch,
+        CancellationToken cancellationToken = default)
+    {
+        var request = new GetHistoryRequest { Limit = limit, Patch = patch ?? string.Empty };
+        if (since is { } value)
+        {
+            request.Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(value);
+        }
+
+        return UnaryAsync((agent, options) => agent.GetHistoryAsync(request, options), cancellationToken);
+    }
+
+    /// <summary>
     /// Re-verifies and loads every installed patch of the running kernel that is not loaded, one after the other,
     /// each waiting for its transition. Refused with "previous-apply-interrupted" while the crash-loop guard holds,
     /// unless <paramref name="resume"/>. The call's deadline allows several loads.
@@ -379,7 +395,7 @@ public sealed class AgentClient : IDisposable
     /// transport before the daemon's own size check runs; it is the same problem, so it gets the same reason.
     /// </summary>
     private Func<RpcException, AgentCallException?> UploadError(long size) => exception =>
-        exception.StatusCode == StatusCode.ResourceExhausted
+        exception.StatusCode == StatusCode.ResourceExhausted && !AgentCallException.CarriesDaemonReason(exception)
             ? new AgentCallException(ErrorReason.ModuleTooLarge.Code, exception.StatusCode,
                 string.Create(CultureInfo.InvariantCulture,
                     $"livepatchd refused the upload: the module is {size} bytes, more than it accepts (Limits:MaxModuleSize)"),

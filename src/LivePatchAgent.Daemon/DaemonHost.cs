@@ -8,6 +8,7 @@ using LivePatchAgent.Daemon.Configuration;
 using LivePatchAgent.Daemon.DBus;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
+using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Daemon.Transitions;
@@ -101,6 +102,8 @@ internal static class DaemonHost
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
         services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccessOptions>, AccessOptionsValidator>();
+        services.AddOptions<JournalOptions>().BindConfiguration(JournalOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<JournalOptions>, JournalOptionsValidator>();
         services.AddOptions<TransitionsOptions>().BindConfiguration(TransitionsOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TransitionsOptions>, TransitionsOrderValidator>();
         return services;
@@ -116,6 +119,8 @@ internal static class DaemonHost
         services.AddSingleton<KernelWatcher>();
         // Registered before Kestrel's hosted service starts, so the first snapshot exists before any request.
         services.AddHostedService(sp => sp.GetRequiredService<KernelWatcher>());
+        // Right after the first snapshot, before anything can mutate: close what a crash left open.
+        services.AddHostedService<JournalReconciliation>();
         return services;
     }
 
@@ -124,7 +129,8 @@ internal static class DaemonHost
         services.AddSingleton(sp => new LivepatchControl(sp.GetRequiredService<HostPaths>()));
         services.AddSingleton<ModuleVerification>();
         services.AddSingleton<IKernelModuleLoader, KernelModuleLoader>();
-        services.AddSingleton<IOperationJournal, LoggingOperationJournal>();
+        services.AddSingleton<AuditJournal>();
+        services.AddSingleton<IOperationJournal>(sp => sp.GetRequiredService<AuditJournal>());
         services.AddSingleton<PatchOperations>();
         services.AddSingleton(sp => new BlockingTaskScanner(sp.GetRequiredService<HostPaths>()));
         services.AddSingleton<ITaskSignaller, TaskSignaller>();

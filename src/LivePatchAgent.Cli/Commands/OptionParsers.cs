@@ -26,6 +26,41 @@ internal static class OptionParsers
                 : null),
     };
 
+    /// <summary>
+    /// <c>--since WHEN</c>: a time (ISO 8601, e.g. 2026-11-28T14:00:00Z or "2026-11-28 14:00", local time when no
+    /// offset is given) or an age counted back from now: 90s, 30m, 2h, 7d.
+    /// </summary>
+    public static Option<DateTimeOffset?> Since(string description, TimeProvider? clock = null) => new("--since")
+    {
+        Description = description,
+        HelpName = "WHEN",
+        CustomParser = result => ParseOrReport<DateTimeOffset>(result, "--since",
+            "a time such as 2026-11-28T14:00:00Z or an age such as 30m, 2h or 7d",
+            text => ParseSince(text, (clock ?? TimeProvider.System).GetUtcNow())),
+    };
+
+    internal static DateTimeOffset? ParseSince(string text, DateTimeOffset now)
+    {
+        if (text.Length >= 2 && char.IsAsciiDigit(text[0]) && "smhdw".Contains(text[^1], StringComparison.Ordinal)
+            && long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
+            && amount <= 100 * 365 * 24 * 3600L)
+        {
+            var age = text[^1] switch
+            {
+                's' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'd' => TimeSpan.FromDays(amount),
+                _ => TimeSpan.FromDays(7 * amount),
+            };
+            return age < TimeSpan.FromDays(100 * 365) ? now - age : null;
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal | DateTimeStyles.AllowWhiteSpaces, out var time)
+            ? time
+            : null;
+    }
+
     /// <summary>A non-empty name argument (a patch or module name).</summary>
     public static Argument<string> Name(string description)
     {

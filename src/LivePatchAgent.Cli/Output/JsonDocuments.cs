@@ -283,4 +283,5 @@ internal sealed record KickDocument(
 [JsonSerializable(typeof(UninstallDocument))]
 [JsonSerializable(typeof(InstalledListDocument))]
 [JsonSerializable(typeof(ApplyDocument))]
+[JsonSerializable(typeof(HistoryDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -154,6 +154,16 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "The caller may not do this: mutations need uid 0 or membership of the admin group, and blocking-task stacks are admin-only.",
         "Run the command as root (sudo) or as a member of the configured admin group.");
 
+    public static readonly ErrorReason JournalUnavailable = new(
+        "journal-unavailable", ErrorCategory.Unavailable,
+        "The audit journal (<StateDir>/journal/journal.jsonl) could not be written: the disk is full or read-only, or the directory's permissions are wrong. livepatchd does nothing it cannot record, so the mutation was refused before it acted.",
+        "Free space or fix the file system under /var/lib/livepatchd/journal (see `journalctl -u livepatchd` for the error), then retry.");
+
+    public static readonly ErrorReason LimitExceeded = new(
+        "limit-exceeded", ErrorCategory.ResourceExhausted,
+        "The caller reached a configured limit: too many connections or watch streams open for its uid (Limits:MaxConnectionsPerUid, Limits:MaxWatchStreamsPerUid).",
+        "Close the connections or streams this user holds (e.g. stray `lpctl watch` processes), or raise the limit in the configuration.");
+
     public static readonly ErrorReason Internal = new(
         "internal", ErrorCategory.Internal,
         "The daemon met an unexpected condition; the daemon log has the details.",
@@ -201,6 +211,8 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         PreviousApplyInterrupted,
         NotInstalled,
         PermissionDenied,
+        JournalUnavailable,
+        LimitExceeded,
         Internal,
         DaemonUnreachable,
         Unknown,
@@ -220,6 +232,7 @@ public enum ErrorCategory
     Unavailable,
     DeadlineExceeded,
     Aborted,
+    ResourceExhausted,
     Internal,
 }
 

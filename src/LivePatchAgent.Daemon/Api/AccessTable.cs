@@ -40,6 +40,8 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "UninstallPatch")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "ListInstalled")] = AccessLevel.Open,
         [Full(V1.Agent.Descriptor.FullName, "ApplyInstalled")] = AccessLevel.Admin,
+        // Not a mutation, but the audit journal names who did what (uid, pid, command), like the 0600 files.
+        [Full(V1.Agent.Descriptor.FullName, "GetHistory")] = AccessLevel.Admin,
         [Full(Health.Descriptor.FullName, "Check")] = AccessLevel.Open,
         [Full(Health.Descriptor.FullName, "Watch")] = AccessLevel.Open,
         [Full(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,

@@ -4,6 +4,7 @@ using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Events;
+using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Linux.Procfs;
@@ -23,6 +24,7 @@ internal sealed class AgentService(
     PatchOperations operations,
     InstalledPatches installed,
     BlockingTaskScanner scanner,
+    AuditJournal journal,
     CallerAuthorization authorization,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
@@ -244,6 +246,33 @@ internal sealed class AgentService(
                 Log.SubscriberLagged(logger, subscription.Id, subscription.Dropped);
             }
         }
+    }
+
+    public override Task<V1.GetHistoryResponse> GetHistory(V1.GetHistoryRequest request, ServerCallContext context)
+    {
+        var limit = request.Limit == 0 ? JournalHistory.DefaultLimit : (int)request.Limit;
+        if (limit > JournalHistory.MaxLimit)
+        {
+            throw new AgentException(ErrorReason.InvalidArgument, $"limit {request.Limit} is out of range [1, {JournalHistory.MaxLimit}]");
+        }
+
+        string? patch = null;
+        if (request.Patch.Length > 0)
+        {
+            if (ModuleName.Validate(request.Patch) is { } problem)
+            {
+                throw new AgentException(ErrorReason.InvalidArgument, $"invalid patch name: {problem}");
+            }
+
+            patch = ModuleName.Normalize(request.Patch);
+        }
+
+        var contents = journal.Read();
+        var (selected, total) = JournalHistory.Select(JournalHistory.Operations(contents.Entries), request.Since?.ToDateTimeOffset(), patch, limit);
+        var response = new V1.GetHistoryResponse { Directory = journal.Directory, Total = (uint)total };
+        response.Operations.AddRange(selected.Select(ProtoMapper.ToHistory));
+        response.Problems.AddRange(contents.Problems.Select(p => p.ToString()));
+        return Task.FromResult(response);
     }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;

@@ -51,6 +51,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         ErrorCategory.Unavailable => StatusCode.Unavailable,
         ErrorCategory.DeadlineExceeded => StatusCode.DeadlineExceeded,
         ErrorCategory.Aborted => StatusCode.Aborted,
+        ErrorCategory.ResourceExhausted => StatusCode.ResourceExhausted,
         _ => StatusCode.Internal,
     };
 

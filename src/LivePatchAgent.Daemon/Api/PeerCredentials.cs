@@ -38,7 +38,7 @@ internal static class PeerCredentials
 
         var comm = SysfsFile.TryRead(OwnSystem.ProcessFile(peer.Pid, "comm"), out var value, out _) == SysfsFile.Status.Ok
             ? value.Trim()
-            : "?";
-        return new Caller(peer.Pid, peer.Uid, $"{comm}[{peer.Pid}] uid {peer.Uid}");
+            : null;
+        return new Caller(peer.Pid, peer.Uid, $"{comm ?? "?"}[{peer.Pid}] uid {peer.Uid}") { Comm = comm };
     }
 }

@@ -3,6 +3,7 @@ using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
 using LivePatchAgent.Core.State;
+using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 using V1 = LivePatchAgent.Protocol.V1;
@@ -399,4 +400,50 @@ internal static class ProtoMapper
         PatchState.Stalled => V1.PatchState.Stalled,
         _ => V1.PatchState.Unspecified,
     };
+
+    public static V1.HistoryOperation ToHistory(JournalOperation operation)
+    {
+        var started = operation.Started;
+        var finished = operation.Finished;
+        var history = new V1.HistoryOperation
+        {
+            Id = operation.Id,
+            Operation = operation.Operation,
+            Patch = operation.Patch ?? string.Empty,
+            BootId = started?.BootId ?? finished?.BootId ?? string.Empty,
+            Sha256 = started?.Sha256 ?? string.Empty,
+            CallerComm = started?.Comm ?? string.Empty,
+            Caller = started?.Caller ?? string.Empty,
+            Outcome = finished?.Outcome ?? string.Empty,
+            Reason = finished?.Reason ?? string.Empty,
+            Message = finished?.Message ?? string.Empty,
+            KernelState = finished?.KernelState ?? string.Empty,
+        };
+        if (started is not null)
+        {
+            history.StartedAt = Timestamp.FromDateTimeOffset(started.Time);
+        }
+
+        if (finished is not null)
+        {
+            history.FinishedAt = Timestamp.FromDateTimeOffset(finished.Time);
+        }
+
+        if (started?.Uid is { } uid)
+        {
+            history.CallerUid = uid;
+        }
+
+        if (started?.Pid is { } pid)
+        {
+            history.CallerPid = pid;
+        }
+
+        if (finished?.DurationMs is { } duration)
+        {
+            history.DurationMs = duration;
+        }
+
+        return history;
+    }
 }

@@ -16,7 +16,7 @@ internal static partial class DaemonConfiguration
 
     /// <summary>Top-level sections the daemon reads; anything else is almost certainly a typo.</summary>
     public static readonly IReadOnlyList<string> KnownSections =
-        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, ApplyOptions.SectionName, "Logging"];
+        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, ApplyOptions.SectionName, JournalOptions.SectionName, "Logging"];
 
     /// <summary>Assembles the layers. Throws <see cref="ConfigurationException"/> for an unusable file.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyDictionary<string, string?> overrides)
@@ -86,6 +86,7 @@ internal static partial class DaemonConfiguration
         Check(configuration, AccessOptions.SectionName, s => s.Get<AccessOptions>(Strict), s => s.Get<AccessOptions>(), new AccessOptionsValidator(), errors);
         Check(configuration, TransitionsOptions.SectionName, s => s.Get<TransitionsOptions>(Strict), s => s.Get<TransitionsOptions>(), new TransitionsOrderValidator(), errors);
         Check(configuration, ApplyOptions.SectionName, s => s.Get<ApplyOptions>(Strict), s => s.Get<ApplyOptions>(), new ApplyOptionsValidator(), errors);
+        Check(configuration, JournalOptions.SectionName, s => s.Get<JournalOptions>(Strict), s => s.Get<JournalOptions>(), new JournalOptionsValidator(), errors);
         return errors;
     }
 
@@ -101,6 +102,7 @@ internal static partial class DaemonConfiguration
         Transitions = configuration.GetSection(TransitionsOptions.SectionName).Get<TransitionsOptions>() ?? new(),
         Access = configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new(),
         Apply = configuration.GetSection(ApplyOptions.SectionName).Get<ApplyOptions>() ?? new(),
+        Journal = configuration.GetSection(JournalOptions.SectionName).Get<JournalOptions>() ?? new(),
     };
 
     public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
@@ -218,4 +220,6 @@ internal sealed class EffectiveConfiguration
     public required AccessOptions Access { get; init; }
 
     public required ApplyOptions Apply { get; init; }
+
+    public required JournalOptions Journal { get; init; }
 }

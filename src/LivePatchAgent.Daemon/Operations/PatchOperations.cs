@@ -128,7 +128,7 @@ internal sealed class PatchOperations(
             IReadOnlyList<string> removed = [];
             if (completed && patch is { Enabled: true } && apply.Value.CleanupLeftovers)
             {
-                removed = await RemoveReplacedAsync(name, before, view, deadline, cancellationToken).ConfigureAwait(false);
+                removed = await RemoveReplacedAsync(name, before, view, deadline, caller, cancellationToken).ConfigureAwait(false);
                 view = store.Current;
                 patch = view.Snapshot.FindPatch(name) ?? patch;
             }
@@ -160,7 +160,7 @@ internal sealed class PatchOperations(
     /// replaced by it. The kernel drops each one's module reference shortly after the transition; once it is 0 the
     /// module is removed. A pinned (forced) module, or one still referenced when the wait ends, is left and logged.
     /// </summary>
-    private async Task<IReadOnlyList<string>> RemoveReplacedAsync(string name, AgentView before, AgentView after, Deadline deadline, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> RemoveReplacedAsync(string name, AgentView before, AgentView after, Deadline deadline, Caller caller, CancellationToken cancellationToken)
     {
         var others = before.Snapshot.Patches.Select(p => p.Name).Where(n => n != name).ToList();
         if (others.Count == 0 || after.Snapshot.FindPatch(name)?.Replace == false)
@@ -197,14 +197,18 @@ internal sealed class PatchOperations(
                 continue;
             }
 
+            var cleanup = journal.Started("cleanup", module, caller);
             var errno = loader.Remove(module);
             if (errno is 0 or KernelModules.Enoent)
             {
                 removed.Add(module);
-                Publish(AgentEventKind.LeftoverRemoved, module, $"removed {module}: {name} replaced it atomically and its module was no longer used", null);
+                var message = $"removed {module}: {name} replaced it atomically and its module was no longer used";
+                journal.Finished(cleanup, "cleanup", module, "ok", null, message);
+                Publish(AgentEventKind.LeftoverRemoved, module, message, null);
             }
             else
             {
+                journal.Finished(cleanup, "cleanup", module, "failed", ErrorReason.ModuleInUse.Code, KernelModules.Describe(errno));
                 StoreLog.LeftoverKept(logger, module, name, KernelModules.Describe(errno));
             }
         }

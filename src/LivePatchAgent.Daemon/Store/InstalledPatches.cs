@@ -366,7 +366,8 @@ internal sealed class InstalledPatches(
 
         var request = new LoadRequest(bytes, path, Wait: true, timeout)
         {
-            Operation = "apply",
+            // The daemon's own applies (at start-up, after a kernel change) are told apart from `lpctl apply` in the journal.
+            Operation = ReferenceEquals(caller, Caller.Daemon) ? "startup-apply" : "apply",
             ExpectedSha256 = patch.Sha256,
             ExpectedName = patch.Name,
             // Written after every check passed and right before the kernel gets the module.
