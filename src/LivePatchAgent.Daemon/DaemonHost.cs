@@ -56,11 +56,14 @@ internal static class DaemonHost
             .AddSystemdIntegration(builder.Logging);
 
         var api = configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new();
+        var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // The socket systemd passed (livepatchd.socket), else Api:SocketPath.
             SystemdIntegration.ListenOnApiSocket(kestrel, api.SocketPath);
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
         });
 
         overrides?.Invoke(builder.Services);
@@ -151,6 +154,7 @@ internal static class DaemonHost
         var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new();
         // Resolved eagerly at start (see DaemonProgram), so "started at" is the start, not the first request.
         services.AddSingleton<CallerAuthorization>();
+        services.AddSingleton<CallerLimits>();
         services.AddSingleton(sp => new DaemonInfo(Version, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         services.AddGrpc(o =>
         {

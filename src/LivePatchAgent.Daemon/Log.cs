@@ -57,4 +57,10 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Warning, "permission denied: {Method} called by {Caller} (uid {Uid}, pid {Pid})")]
     public static partial void PermissionDenied(ILogger logger, string method, int uid, int pid, string caller);
+
+    [LoggerMessage(18, LogLevel.Warning, "limit reached: uid {Uid} (pid {Pid}) asked for more {What} with {Count} open; the limit is {Limit}")]
+    public static partial void LimitReached(ILogger logger, string what, int uid, int pid, int count, int limit);
+
+    [LoggerMessage(19, LogLevel.Warning, "request {Method} from {Caller} exceeded Limits:RequestTimeout ({Timeout}); aborted")]
+    public static partial void RequestTimedOut(ILogger logger, string method, string caller, TimeSpan timeout);
 }

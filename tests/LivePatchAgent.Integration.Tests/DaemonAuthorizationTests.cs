@@ -64,11 +64,21 @@ public sealed class DaemonAuthorizationTests : IDisposable
     [InlineData("revert", "lpdemo_v1")]
     [InlineData("kick", "lpdemo_v1")]
     [InlineData("blocking")] // with stacks, the default
+    [InlineData("force", "lpdemo_v1", "--yes")]
+    [InlineData("uninstall", "lpdemo_v1")]
+    [InlineData("apply")]
+    [InlineData("history")]
+    [InlineData("load", "MODULE")]
+    [InlineData("install", "MODULE")]
     public async Task A_non_admin_is_refused_with_exit_4(params string[] command)
     {
         await using var daemon = await DaemonHarness.StartAsync(_fixture);
+        // A module nobody can read: lpctl reads it and the daemon refuses the upload, not the file system.
+        var module = Path.Combine(daemon.Directory, "lpdemo_v1.ko");
+        File.WriteAllBytes(module, LivePatchAgent.Unit.Tests.Modules.ModuleImage.Default());
+        File.SetUnixFileMode(module, (UnixFileMode)0x1A4);
 
-        var result = await AsNobodyAsync(daemon, null, command);
+        var result = await AsNobodyAsync(daemon, null, [.. command.Select(a => a == "MODULE" ? module : a)]);
 
         Assert.True(result.ExitCode == 4, result.ToString());
         Assert.Contains("for administrators", result.Error, StringComparison.Ordinal);

@@ -26,6 +26,7 @@ internal sealed class AgentService(
     BlockingTaskScanner scanner,
     AuditJournal journal,
     CallerAuthorization authorization,
+    CallerLimits limits,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<AgentService> logger)
@@ -218,6 +219,7 @@ internal sealed class AgentService(
 
     public override async Task WatchEvents(V1.WatchEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)
     {
+        using var slot = limits.EnterWatch(context);
         using var subscription = hub.Subscribe();
         // Headers go out once the subscription exists, so a client can tell when it will see every later event.
         await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);

@@ -13,13 +13,27 @@ namespace LivePatchAgent.Daemon.Api;
 /// Checks every call against <see cref="AccessTable"/>: root and members of Access:AdminGroup may do everything,
 /// everyone else may read.
 /// </summary>
-internal sealed class AuthorizationInterceptor(CallerAuthorization authorization) : Interceptor
+internal sealed class AuthorizationInterceptor(CallerAuthorization authorization, IOptions<LimitsOptions> limits, ILogger<AuthorizationInterceptor> logger) : Interceptor
 {
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         Authorize(context);
-        return continuation(request, context);
+        // Limits:RequestTimeout bounds every call, whatever deadline the client set (or did not set): past it the
+        // request is aborted, which cancels the work the way a client hanging up does.
+        var call = continuation(request, context);
+        var timeout = limits.Value.RequestTimeout;
+        using var expired = new CancellationTokenSource();
+        var finished = await Task.WhenAny(call, Task.Delay(timeout, expired.Token)).ConfigureAwait(false);
+        if (finished != call)
+        {
+            Log.RequestTimedOut(logger, context.Method, PeerCredentials.Caller(context).Description, timeout);
+            context.GetHttpContext().Abort();
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the request ran longer than Limits:RequestTimeout ({timeout})"));
+        }
+
+        await expired.CancelAsync().ConfigureAwait(false);
+        return await call.ConfigureAwait(false);
     }
 
     public override Task ServerStreamingServerHandler<TRequest, TResponse>(
@@ -39,10 +53,13 @@ internal sealed class AuthorizationInterceptor(CallerAuthorization authorization
 
     private void Authorize(ServerCallContext context)
     {
+        CallerLimits.CheckConnection(context);
         // AdminSensitive calls are open; the service refuses their sensitive part (stacks) to non-admins.
         if (AccessTable.LevelOf(context.Method) == AccessLevel.Admin)
         {
-            authorization.Demand(context, "changes the kernel and is for administrators");
+            authorization.Demand(context, context.Method.EndsWith("/GetHistory", StringComparison.Ordinal)
+                ? "shows the audit journal (who did what), which is for administrators"
+                : "changes the kernel and is for administrators");
         }
     }
 }

@@ -17,7 +17,13 @@ internal static class PeerCredentials
     public static (int Pid, int Uid, int Gid)? Read(ServerCallContext context)
     {
         var socket = context.GetHttpContext().Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (socket is null)
+        return socket is null ? null : Read(socket);
+    }
+
+    /// <summary>Reads pid, uid and gid of the process connected to <paramref name="socket"/>; null when not a Unix socket.</summary>
+    public static (int Pid, int Uid, int Gid)? Read(System.Net.Sockets.Socket socket)
+    {
+        if (socket.AddressFamily != System.Net.Sockets.AddressFamily.Unix)
         {
             return null;
         }

@@ -15,6 +15,28 @@ public sealed class LimitsOptions
     /// <summary>The default time a load or unload waits for its transition (and retries a busy kernel).</summary>
     [TimeSpanRange(1_000, 3_600_000)]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Connections open at once, all users together (Kestrel's limit; default 256).</summary>
+    [Range(1, 100_000)]
+    public int MaxConnections { get; set; } = 256;
+
+    /// <summary>
+    /// Connections open at once per uid (default 32). Beyond it a few more are accepted only to answer every call
+    /// with limit-exceeded; the rest are closed at once.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerUid { get; set; } = 32;
+
+    /// <summary>WatchEvents streams open at once per uid (default 16).</summary>
+    [Range(1, 100_000)]
+    public int MaxWatchStreamsPerUid { get; set; } = 16;
+
+    /// <summary>
+    /// The longest any one call may run (watch streams excepted; default 2 h, above the longest operation timeout
+    /// a caller may ask for, 1 h). A client's own shorter deadline applies as well.
+    /// </summary>
+    [TimeSpanRange(1_000, 86_400_000)]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromHours(2);
 }
 
 [OptionsValidator]

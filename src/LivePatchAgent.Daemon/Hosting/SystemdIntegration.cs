@@ -1,3 +1,4 @@
+using LivePatchAgent.Daemon.Api;
 using LivePatchAgent.Daemon.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -38,11 +39,19 @@ internal static class SystemdIntegration
         if (activation.ListenFd is { } fd)
         {
             SystemdLog.SocketActivated(kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("livepatchd"), fd, activation.Path!);
-            kestrel.ListenHandle((ulong)fd, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenHandle((ulong)fd, Configure);
         }
         else
         {
-            kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenUnixSocket(socketPath, Configure);
+        }
+
+        void Configure(ListenOptions listen)
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            // Per-uid connection counting, from SO_PEERCRED, before a frame is read.
+            var limits = kestrel.ApplicationServices.GetRequiredService<CallerLimits>();
+            listen.Use(next => connection => limits.OnConnectionAsync(connection, next));
         }
     }
 

@@ -153,6 +153,11 @@ internal sealed class PatchOperations(
             journal.Finished(id, operation, name, "failed", e.Reason.Code, e.Message);
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            journal.Finished(id, operation, name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            throw;
+        }
     }
 
     /// <summary>
@@ -266,6 +271,11 @@ internal sealed class PatchOperations(
             journal.Finished(id, "unload", name, "failed", e.Reason.Code, e.Message);
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            journal.Finished(id, "unload", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            throw;
+        }
     }
 
     /// <summary>
@@ -327,6 +337,11 @@ internal sealed class PatchOperations(
         catch (AgentException e)
         {
             journal.Finished(id, "revert", name, "failed", e.Reason.Code, e.Message);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            journal.Finished(id, "revert", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
             throw;
         }
     }
@@ -397,6 +412,11 @@ internal sealed class PatchOperations(
             journal.Finished(id, "force", name, "failed", e.Reason.Code, e.Message);
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            journal.Finished(id, "force", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            throw;
+        }
     }
 
     /// <summary>Kicks the blocked user tasks of the running transition (or writes <c>signal</c> on 4.16-5.0 kernels).</summary>
@@ -415,6 +435,11 @@ internal sealed class PatchOperations(
         catch (AgentException e)
         {
             journal.Finished(id, "kick", name, "failed", e.Reason.Code, e.Message);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            journal.Finished(id, "kick", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
             throw;
         }
     }
