@@ -86,6 +86,9 @@ internal static class DaemonHost
         });
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Grpc", LogLevel.Warning);
+        // The call handler reports requests it could not read (malformed protobuf, oversized messages) at
+        // Information; a hostile or broken client should show in the log.
+        logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Information);
         return services;
     }
 

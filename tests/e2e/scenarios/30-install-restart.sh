@@ -50,6 +50,13 @@ check "kernel: lpdemo_v3 enabled" 1 "$(cat "$LP_SYSFS/lpdemo_v3/enabled" 2>&1)"
 check "/proc/cmdline patched again" "lpdemo_v1: /proc/cmdline is live patched" "$(cat /proc/cmdline)"
 check_contains "journal: apply of lpdemo_v1 with its sha256" "apply lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
 check_contains "journal: apply of lpdemo_v3" "apply lpdemo_v3 started by livepatchd" "$(cat "$LPD_LOG")"
+H=$E2E_WORK/history.json
+check_lpctl "lpctl history exits 0" 0 "$H" history
+save "$H"
+check_json "history: start-up apply of both, ok, by livepatchd" \
+  '[.operations[] | select(.operation == "startup-apply") | "\(.patch)=\(.outcome)/\(.callerComm)"] | join(" ")' "lpdemo_v1=ok/livepatchd lpdemo_v3=ok/livepatchd" "$H"
+check_json "history: the start-up apply of lpdemo_v1 has its sha256" \
+  '[.operations[] | select(.operation == "startup-apply" and .patch == "lpdemo_v1")][0].sha256' "$(sha256sum "$V1" | cut -d' ' -f1)" "$H"
 check "crash-loop marker cleared" absent "$([ -e "$LPD_STATE_DIR/apply-in-progress.json" ] && echo present || echo absent)"
 check_lpctl "lpctl list --installed exits 0" 0 "$L" list --installed
 check_json "list --installed: both loaded" '[.patches[] | "\(.name)=\(.loaded)"] | join(" ")' "lpdemo_v1=true lpdemo_v3=true" "$L"
