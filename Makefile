@@ -39,6 +39,10 @@ e2e: publish ## Real-kernel scenarios: QEMU boots a Debian kernel, livepatchd ma
 demo: publish ## Boot the VM and show lpctl status/list before and after a patch is applied
 	bash tests/e2e/demo.sh --bin $(BIN)
 
+bench: publish ## Benchmarks (lpctl vs hello-world, READY, idle RSS/CPU, snapshot, scan, gRPC, events, verify), then bench-load
+	bash bench/run.sh --bin $(BIN) $(ARGS)
+	bash bench/load/run.sh --bin $(BIN)
+
 bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s on a changing fixture tree (ARGS="--duration 10")
 	bash bench/load/run.sh --bin $(BIN) $(ARGS)
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LivePatchAgent.Bench.Load;
+using LivePatchAgent.Bench.Suites;
 
 namespace LivePatchAgent.Bench;
 
@@ -59,7 +60,42 @@ internal static class BenchCommandLine
             return report.Passed ? ExitOk : ExitFailed;
         });
 
-        var root = new RootCommand("lpbench: livepatchd load test and benchmarks (see docs/benchmarks.md).") { daemon, json, load };
+        var lpctl = new Option<string>("--lpctl") { Description = "lpctl to time (the Native AOT binary).", Required = true };
+        var hello = new Option<string>("--hello") { Description = "The Native AOT hello-world to time lpctl against.", Required = true };
+        var idle = new Option<double>("--idle-seconds") { Description = "The idle window for RSS and CPU.", DefaultValueFactory = _ => 60 };
+        var quick = new Option<bool>("--quick") { Description = "Fewer runs and shorter windows: a smoke run, not figures to publish." };
+        var suites = new Option<string[]>("--suite") { Description = $"Run only these suites (repeatable): {string.Join(", ", BenchRun.SuiteNames)}.", DefaultValueFactory = _ => [] };
+        var run = new Command("run", "The benchmark suites of make bench: one table, one JSON file.") { lpctl, hello, idle, quick, suites };
+        run.SetAction(async (parse, cancellationToken) =>
+        {
+            var chosen = parse.GetValue(suites) is { Length: > 0 } named ? named : BenchRun.SuiteNames;
+            if (chosen.Except(BenchRun.SuiteNames).ToList() is { Count: > 0 } unknown)
+            {
+                await Console.Error.WriteLineAsync($"lpbench: unknown suite(s) {string.Join(", ", unknown)}; known: {string.Join(", ", BenchRun.SuiteNames)}").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            var settings = new BenchSettings(Path.GetFullPath(parse.GetValue(daemon)!), Path.GetFullPath(parse.GetValue(lpctl)!),
+                Path.GetFullPath(parse.GetValue(hello)!), parse.GetValue(idle), parse.GetValue(quick), chosen);
+            BenchReport report;
+            try
+            {
+                report = await BenchRun.RunAsync(settings, Console.Error, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"lpbench: a benchmark could not run: {e.Message}").ConfigureAwait(false);
+                return ExitBroken;
+            }
+
+            report.Print(Console.Out);
+            var path = parse.GetValue(json)!;
+            BenchJsonContext.Write(path, report, BenchJsonContext.Default.BenchReport);
+            Console.Out.WriteLine($"results: {path}");
+            return ExitOk;
+        });
+
+        var root = new RootCommand("lpbench: livepatchd load test and benchmarks (see docs/benchmarks.md).") { daemon, json, load, run };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -10,7 +10,7 @@ if [[ ${1:-} == --bin ]]; then bin=$2; shift 2; fi
 if [[ ! -x $bin/livepatchd ]]; then
   echo "bench-load: $bin/livepatchd is missing; run 'make publish' first (make bench-load does)" >&2; exit 3
 fi
-${DOTNET:-dotnet} build bench/LivePatchAgent.Bench -c Release -nologo -v:q -clp:ErrorsOnly
+${DOTNET:-dotnet} build bench/LivePatchAgent.Bench -c Release -nologo -v:q -clp:ErrorsOnly -clp:NoSummary
 args=("$@")
 [[ " $* " == *" --json "* ]] || args+=(--json "bench/results/load-$(date -u +%Y%m%d-%H%M%S).json")
 exec bench/LivePatchAgent.Bench/bin/Release/net10.0/lpbench load --daemon "$bin/livepatchd" "${args[@]}"

@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
 using Grpc.Core;
 using LivePatchAgent.Bench.Daemon;
 using LivePatchAgent.Bench.Measurement;
 using LivePatchAgent.Client;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
+using LivePatchAgent.Bench.Suites;
 
 namespace LivePatchAgent.Bench.Load;
 
@@ -25,15 +24,7 @@ internal static class LoadTest
         var machine = MachineInfo.Read();
         var startedAt = DateTimeOffset.UtcNow;
         var errors = new ErrorLog();
-        using var fixture = SysfsFixture.Create();
-        for (var p = 0; p < settings.InitialPatches; p++)
-        {
-            var patch = fixture.AddPatch("lpb_static_" + p.ToString(CultureInfo.InvariantCulture)).Object("vmlinux");
-            for (var f = 0; f < settings.FunctionsPerPatch; f++)
-            {
-                patch.Function("static_fn_" + f.ToString(CultureInfo.InvariantCulture));
-            }
-        }
+        using var fixture = SuiteContext.Tree(settings.InitialPatches, settings.FunctionsPerPatch);
 
         await using var daemon = DaemonProcess.Start(new DaemonLaunch(settings.Daemon, fixture.Root, settings.DaemonSettings));
         await daemon.WaitUntilServingAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
