@@ -13,6 +13,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 .PHONY: help setup build test publish run e2e demo check clean
+.PHONY: bench bench-load
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -37,6 +38,13 @@ e2e: publish ## Real-kernel scenarios: QEMU boots a Debian kernel, livepatchd ma
 
 demo: publish ## Boot the VM and show lpctl status/list before and after a patch is applied
 	bash tests/e2e/demo.sh --bin $(BIN)
+
+bench: publish ## Benchmarks (lpctl vs hello-world, READY, idle RSS/CPU, snapshot, scan, gRPC, events, verify), then bench-load
+	bash bench/run.sh --bin $(BIN) $(ARGS)
+	bash bench/load/run.sh --bin $(BIN)
+
+bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s on a changing fixture tree (ARGS="--duration 10")
+	bash bench/load/run.sh --bin $(BIN) $(ARGS)
 
 check: setup build test e2e ## Everything CI runs: setup, build, unit + integration tests, publish, e2e
 

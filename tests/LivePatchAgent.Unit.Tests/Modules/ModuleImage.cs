@@ -42,6 +42,9 @@ internal sealed class ModuleImage
     /// <summary>Bytes of NUL padding between .modinfo entries, as the linker leaves for alignment.</summary>
     public int ModInfoPadding { get; set; }
 
+    /// <summary>Bytes of code in a .text section (none when 0), so the benchmarks can build modules of a real size.</summary>
+    public int TextSize { get; set; }
+
     public static byte[] Default() => new ModuleImage().Build();
 
     public ModuleImage Without(string key)
@@ -65,6 +68,14 @@ internal sealed class ModuleImage
         {
             new("", 0, 0, [], 0),
         };
+
+        if (TextSize > 0)
+        {
+            // int3 padding: the bytes are never run, only hashed and signed.
+            var text = new byte[TextSize];
+            Array.Fill(text, (byte)0xcc);
+            sections.Add(new(".text", 1, 0x6, text, 0));
+        }
 
         var modinfo = new MemoryStream();
         foreach (var entry in ModInfo)

@@ -1,0 +1,3 @@
+using LivePatchAgent.Bench;
+
+return await BenchCommandLine.RunAsync(args).ConfigureAwait(false);
