@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: help setup build test publish run e2e demo check clean
+.PHONY: help setup build test publish run e2e demo check clean fuzz
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ demo: publish ## Boot the VM and show lpctl status/list before and after a patch
 	bash tests/e2e/demo.sh --bin $(BIN)
 
 check: setup build test e2e ## Everything CI runs: setup, build, unit + integration tests, publish, e2e
+
+fuzz: ## AFL++ + SharpFuzz on the module and signature parsers, FUZZ_SECONDS (60) each; fails on a crash
+	bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 clean: ## Remove build outputs (not the kernel cache)
 	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj
