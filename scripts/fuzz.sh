@@ -14,7 +14,7 @@ targets=("$@"); [[ ${#targets[@]} -gt 0 ]] || targets=(module signature)
 for t in "${targets[@]}"; do
   [[ -d fuzz/corpus/$t ]] || { echo "fuzz: no target $t (the targets are: $(ls fuzz/corpus | xargs))" >&2; exit 2; }
 done
-out=artifacts/fuzz; bin=$out/bin
+out=artifacts/fuzz; bin=$out/bin; replay=$out/replay
 dotnet=${DOTNET:-dotnet}
 
 if ! command -v afl-fuzz > /dev/null; then
@@ -25,9 +25,12 @@ fi
 
 echo "fuzz: publish and instrument"
 $dotnet tool restore > /dev/null
-rm -rf "$bin"; mkdir -p "$out"
+rm -rf "$bin" "$replay"; mkdir -p "$out"
 $dotnet publish fuzz/LivePatchAgent.Fuzz -c Release -o "$bin" -nologo -v:q > "$out/publish.log" 2>&1 \
   || { cat "$out/publish.log"; exit 1; }
+# Instrumented code must only run under Fuzzer.Run (it writes to AFL's shared memory), so findings are
+# replayed with an uninstrumented copy.
+cp -r "$bin" "$replay"
 # Our parsers, and the PKCS#7 decoder the signature target spends its time in (a package, not the framework).
 for dll in LivePatchAgent.Core.dll System.Security.Cryptography.Pkcs.dll; do
   $dotnet tool run sharpfuzz "$bin/$dll" > /dev/null
@@ -57,12 +60,12 @@ for t in "${targets[@]}"; do
   confirmed=0
   # A hang under afl-fuzz can be the shared machine's load; one that also exceeds 10 s alone is real.
   for h in $hangs; do
-    if ! timeout 10 "$dotnet" "$bin/LivePatchAgent.Fuzz.dll" "$t" "$h" > /dev/null 2>&1; then
+    if ! timeout 10 "$dotnet" "$replay/LivePatchAgent.Fuzz.dll" "$t" "$h" > /dev/null 2>&1; then
       echo "fuzz: $t: $h hangs or fails when replayed"; confirmed=$((confirmed + 1))
     fi
   done
   for c in $crashes; do
-    "$dotnet" "$bin/LivePatchAgent.Fuzz.dll" "$t" "$c" | head -3 || true
+    "$dotnet" "$replay/LivePatchAgent.Fuzz.dll" "$t" "$c" | head -3 || true
   done
   ncrashes=$(field saved_crashes "$stats"); nhangs=$(field saved_hangs "$stats")
   line=$(printf '%-9s %4ss  execs %9s  %7s exec/s  corpus %4s (%s new)  edges %4s  crashes %s  hangs %s (%s confirmed)' \
@@ -75,5 +78,5 @@ done
 
 echo
 printf 'fuzz: %s\n' "${summary[@]}" | tee "$out/summary.txt"
-[[ $status -eq 0 ]] && echo "fuzz: no crashes" || echo "fuzz: findings in $out/<target>/default/{crashes,hangs}; replay one with: dotnet $bin/LivePatchAgent.Fuzz.dll TARGET FILE" >&2
+[[ $status -eq 0 ]] && echo "fuzz: no crashes" || echo "fuzz: findings in $out/<target>/default/{crashes,hangs}; replay one with: dotnet $replay/LivePatchAgent.Fuzz.dll TARGET FILE" >&2
 exit $status
