@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: help setup build test publish run e2e demo check clean
+.PHONY: help setup build test publish run e2e demo check clean fuzz
 .PHONY: bench bench-load
 
 help: ## List the targets with what they do
@@ -48,5 +48,8 @@ bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s 
 
 check: setup build test e2e ## Everything CI runs: setup, build, unit + integration tests, publish, e2e
 
+fuzz: ## AFL++ + SharpFuzz on the module and signature parsers, FUZZ_SECONDS (60) each; fails on a crash
+	bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
 clean: ## Remove build outputs (not the kernel cache)
-	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj
+	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj fuzz/*/bin fuzz/*/obj
