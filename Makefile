@@ -8,8 +8,9 @@ RID       ?= linux-x64
 ARTIFACTS ?= $(CURDIR)/artifacts
 BIN       := $(ARTIFACTS)/bin
 RUNDIR    ?= $(CURDIR)/.run
-# Generated files (units, man pages); under artifacts/, which is git-ignored.
+# Generated files (units, man pages) and packages; all under artifacts/, which is git-ignored.
 BUILDDIR  ?= $(ARTIFACTS)/build
+PKGDIR    ?= $(ARTIFACTS)/packages
 VERSION   := $(shell sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 
 # Install layout (docs/packaging.md). livepatchd is not a command for people: it lives in LIBEXECDIR and only
@@ -36,7 +37,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: help setup build test publish run e2e demo check clean units man install
+.PHONY: help setup build test publish run e2e demo check clean units man install deb rpm packages
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -97,6 +98,14 @@ install: $(BIN)/livepatchd $(BIN)/lpctl $(UNITS) $(MANPAGES) ## Install into DES
 	install -D -m 0644 $(BUILDDIR)/man/livepatchd.json.5 $(DESTDIR)$(MANDIR)/man5/livepatchd.json.5
 	install -D -m 0644 packaging/completions/lpctl.bash $(DESTDIR)$(BASHCOMPDIR)/lpctl
 	install -D -m 0644 packaging/completions/_lpctl $(DESTDIR)$(ZSHCOMPDIR)/_lpctl
+
+deb: $(BIN)/livepatchd $(BIN)/lpctl ## Debian package into artifacts/packages (then lintian; see docs/packaging.md)
+	bash packaging/deb/build.sh $(VERSION) $(PKGDIR)
+
+rpm: $(BIN)/livepatchd $(BIN)/lpctl ## RPM package into artifacts/packages (rpmbuild -bb packaging/rpm/livepatchd.spec)
+	bash packaging/rpm/build.sh $(VERSION) $(PKGDIR)
+
+packages: deb rpm ## Both packages
 
 clean: ## Remove build outputs (not the kernel cache)
 	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj
