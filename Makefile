@@ -12,6 +12,8 @@ RUNDIR    ?= $(CURDIR)/.run
 BUILDDIR  ?= $(ARTIFACTS)/build
 PKGDIR    ?= $(ARTIFACTS)/packages
 VERSION   := $(shell sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+# The Debian revision of the package (packaging/deb/build.sh reads it too).
+export DEB_REVISION ?= 1
 
 # Install layout (docs/packaging.md). livepatchd is not a command for people: it lives in LIBEXECDIR and only
 # systemd starts it. /etc, /run and /var/lib are the daemon's own defaults (DESIGN §4), not derived from PREFIX.
@@ -57,8 +59,8 @@ publish: ## Native AOT livepatchd and lpctl into artifacts/bin (zero trim/AOT wa
 run: publish ## Start livepatchd in the foreground against this machine's kernel
 	bash scripts/run-daemon.sh $(BIN) $(RUNDIR)
 
-e2e: publish ## Real-kernel scenarios: QEMU boots a Debian kernel, livepatchd manages our test patches
-	bash tests/e2e/run.sh --bin $(BIN)
+e2e: publish deb ## Real-kernel scenarios: QEMU boots a Debian kernel (and a Debian system with our .deb)
+	bash tests/e2e/run.sh --bin $(BIN) --deb $(PKGDIR)/livepatchd_$(VERSION)-$(DEB_REVISION)_amd64.deb
 
 demo: publish ## Boot the VM and show lpctl status/list before and after a patch is applied
 	bash tests/e2e/demo.sh --bin $(BIN)
