@@ -8,11 +8,38 @@ RID       ?= linux-x64
 ARTIFACTS ?= $(CURDIR)/artifacts
 BIN       := $(ARTIFACTS)/bin
 RUNDIR    ?= $(CURDIR)/.run
+# Generated files (units, man pages) and packages; all under artifacts/, which is git-ignored.
+BUILDDIR  ?= $(ARTIFACTS)/build
+PKGDIR    ?= $(ARTIFACTS)/packages
+VERSION   := $(shell sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+# The Debian revision of the package (packaging/deb/build.sh reads it too).
+export DEB_REVISION ?= 1
+
+# Install layout (docs/packaging.md). livepatchd is not a command for people: it lives in LIBEXECDIR and only
+# systemd starts it. /etc, /run and /var/lib are the daemon's own defaults (DESIGN §4), not derived from PREFIX.
+DESTDIR       ?=
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+LIBEXECDIR    ?= $(PREFIX)/libexec
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+SYSCONFDIR    ?= /etc
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+DBUSPOLICYDIR ?= $(DATADIR)/dbus-1/system.d
+BASHCOMPDIR   ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR    ?= $(DATADIR)/zsh/vendor-completions
+# Must equal the daemon's Api:SocketPath default; SystemdUnitFileTests checks the generated socket unit.
+SOCKET_PATH   := /run/livepatchd/livepatchd.sock
+
+UNITS     := $(BUILDDIR)/systemd/livepatchd.service $(BUILDDIR)/systemd/livepatchd.socket
+MANPAGES  := $(BUILDDIR)/man/lpctl.1 $(BUILDDIR)/man/livepatchd.8 $(BUILDDIR)/man/livepatchd.json.5
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: help setup build test publish run e2e demo check clean fuzz
+.PHONY: help setup build test publish run e2e demo check clean fuzz units man install deb rpm packages
 .PHONY: bench bench-load
 
 help: ## List the targets with what they do
@@ -33,8 +60,8 @@ publish: ## Native AOT livepatchd and lpctl into artifacts/bin (zero trim/AOT wa
 run: publish ## Start livepatchd in the foreground against this machine's kernel
 	bash scripts/run-daemon.sh $(BIN) $(RUNDIR)
 
-e2e: publish ## Real-kernel scenarios: QEMU boots a Debian kernel, livepatchd manages our test patches
-	bash tests/e2e/run.sh --bin $(BIN)
+e2e: publish deb ## Real-kernel scenarios: QEMU boots a Debian kernel (and a Debian system with our .deb)
+	bash tests/e2e/run.sh --bin $(BIN) --deb $(PKGDIR)/livepatchd_$(VERSION)-$(DEB_REVISION)_amd64.deb
 
 demo: publish ## Boot the VM and show lpctl status/list before and after a patch is applied
 	bash tests/e2e/demo.sh --bin $(BIN)
@@ -50,6 +77,48 @@ check: setup build test e2e ## Everything CI runs: setup, build, unit + integrat
 
 fuzz: ## AFL++ + SharpFuzz on the module and signature parsers, FUZZ_SECONDS (60) each; fails on a crash
 	bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+units: $(UNITS) ## The systemd units, made from systemd/*.in with this layout (into artifacts/build/systemd)
+
+$(BUILDDIR)/systemd/%: systemd/%.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SOCKET_PATH@|$(SOCKET_PATH)|g' $< > $@.tmp
+	@if grep -n '@[A-Z_]*@' $@.tmp; then echo "units: unfilled placeholder in $<" >&2; rm -f $@.tmp; exit 1; fi
+	mv $@.tmp $@
+
+man: $(MANPAGES) ## The man pages, rendered from docs/man/*.md with pandoc (into artifacts/build/man)
+
+$(BUILDDIR)/man/%: docs/man/%.md Makefile
+	@mkdir -p $(@D)
+	pandoc --standalone --from markdown --to man -M footer="LivePatchAgent $(VERSION)" -M date="" $< -o $@.tmp
+	mv $@.tmp $@
+
+# The binaries are built once by publish; install and the packages take what is there (make publish rebuilds).
+$(BIN)/livepatchd $(BIN)/lpctl:
+	bash scripts/publish.sh $(CONFIG) $(RID) $(BIN)
+
+install: $(BIN)/livepatchd $(BIN)/lpctl $(UNITS) $(MANPAGES) ## Install into DESTDIR (PREFIX=/usr for a system install; see docs/packaging.md)
+	install -D -m 0755 $(BIN)/livepatchd $(DESTDIR)$(LIBEXECDIR)/livepatchd/livepatchd
+	install -D -m 0755 $(BIN)/lpctl $(DESTDIR)$(BINDIR)/lpctl
+	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
+	install -D -m 0644 systemd/dbus-1/org.livepatchd.Agent1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.livepatchd.Agent1.conf
+	install -D -m 0644 systemd/tmpfiles.d/livepatchd.conf $(DESTDIR)$(TMPFILESDIR)/livepatchd.conf
+	install -D -m 0644 systemd/sysusers.d/livepatchd.conf $(DESTDIR)$(SYSUSERSDIR)/livepatchd.conf
+	install -D -m 0644 packaging/livepatchd.json $(DESTDIR)$(SYSCONFDIR)/livepatchd/livepatchd.json
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/livepatchd/trusted.d
+	install -D -m 0644 $(BUILDDIR)/man/lpctl.1 $(DESTDIR)$(MANDIR)/man1/lpctl.1
+	install -D -m 0644 $(BUILDDIR)/man/livepatchd.8 $(DESTDIR)$(MANDIR)/man8/livepatchd.8
+	install -D -m 0644 $(BUILDDIR)/man/livepatchd.json.5 $(DESTDIR)$(MANDIR)/man5/livepatchd.json.5
+	install -D -m 0644 packaging/completions/lpctl.bash $(DESTDIR)$(BASHCOMPDIR)/lpctl
+	install -D -m 0644 packaging/completions/_lpctl $(DESTDIR)$(ZSHCOMPDIR)/_lpctl
+
+deb: $(BIN)/livepatchd $(BIN)/lpctl ## Debian package into artifacts/packages (then lintian; see docs/packaging.md)
+	bash packaging/deb/build.sh $(VERSION) $(PKGDIR)
+
+rpm: $(BIN)/livepatchd $(BIN)/lpctl ## RPM package into artifacts/packages (rpmbuild -bb packaging/rpm/livepatchd.spec)
+	bash packaging/rpm/build.sh $(VERSION) $(PKGDIR)
+
+packages: deb rpm ## Both packages
 
 clean: ## Remove build outputs (not the kernel cache)
 	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj fuzz/*/bin fuzz/*/obj

@@ -13,9 +13,15 @@ export DEBIAN_FRONTEND=noninteractive
 # D-Bus integration tests; gcc/make/libc6-dev build the kernel modules.
 # systemd brings busctl, systemd-analyze and systemd-socket-activate (the D-Bus and unit-file tests; PID 1 need
 # not be systemd); libglib2.0-bin brings gdbus; dbus-daemon runs the private test buses.
+# Packaging (docs/packaging.md): pandoc renders the man pages, dpkg-dev (dpkg-shlibdeps) and fakeroot build the
+# .deb, lintian checks it, rpm brings rpmbuild; zlib1g-dev is the libz the Native AOT link uses (UseSystemZlib).
+# The systemd-boot e2e scenario: debootstrap makes the Debian image, e2fsprogs puts it in an ext4 file
+# (mkfs.ext4 -d), qemu-utils (qemu-img) makes the per-run overlay of it.
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
+  pandoc dpkg-dev fakeroot lintian rpm zlib1g-dev
+  debootstrap e2fsprogs qemu-utils
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed

@@ -8,7 +8,8 @@ namespace LivePatchAgent.Integration.Tests;
 
 /// <summary>
 /// The files in systemd/, checked with systemd's own tools against a scratch root (PID 1 need not be systemd):
-/// `systemd-analyze verify` and `security --offline`, systemd-tmpfiles and systemd-sysusers.
+/// `systemd-analyze verify` and `security --offline`, systemd-tmpfiles and systemd-sysusers. The units are the
+/// ones `make units` makes from systemd/*.in, as the packages install them.
 /// </summary>
 public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDisposable
 {
@@ -54,10 +55,11 @@ public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDi
     }
 
     [Fact]
-    public void The_units_keep_the_contract_of_the_daemon()
+    public async Task The_units_keep_the_contract_of_the_daemon()
     {
-        var service = Settings("systemd/livepatchd.service");
-        var socket = Settings("systemd/livepatchd.socket");
+        var units = await MakeUnitsAsync("PREFIX=/usr");
+        var service = Settings(Path.Combine(units, "livepatchd.service"));
+        var socket = Settings(Path.Combine(units, "livepatchd.socket"));
 
         Assert.Equal(["notify"], service["Type"]);
         Assert.Equal(["/usr/libexec/livepatchd/livepatchd"], service["ExecStart"]);
@@ -74,6 +76,16 @@ public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDi
         // The socket is the daemon's default socket, found by the name the daemon looks for.
         Assert.Equal([new ApiOptions().SocketPath], socket["ListenStream"]);
         Assert.Equal([SystemdSocketActivation.GrpcFdName], socket["FileDescriptorName"]);
+    }
+
+    [Fact]
+    public async Task make_units_fills_in_the_install_layout()
+    {
+        var units = await MakeUnitsAsync("PREFIX=/opt/lp", "LIBEXECDIR=/opt/lp/lib");
+
+        Assert.Equal(["/opt/lp/lib/livepatchd/livepatchd"], Settings(Path.Combine(units, "livepatchd.service"))["ExecStart"]);
+        Assert.DoesNotMatch("@[A-Z_]+@", File.ReadAllText(Path.Combine(units, "livepatchd.service")));
+        Assert.DoesNotMatch("@[A-Z_]+@", File.ReadAllText(Path.Combine(units, "livepatchd.socket")));
     }
 
     [Fact]
@@ -99,9 +111,10 @@ public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDi
         Directory.CreateDirectory(Path.Combine(_root, "usr/libexec/livepatchd"));
         var copy = await ToolProcess.RunAsync("cp", ["-a", "/usr/lib/systemd/system", Path.Combine(_root, "usr/lib/systemd/")]);
         Assert.True(copy.ExitCode == 0, copy.ToString());
+        var units = await MakeUnitsAsync("PREFIX=/usr");
         foreach (var unit in (string[])["livepatchd.service", "livepatchd.socket"])
         {
-            File.Copy(DBusTestBus.RepositoryFile("systemd/" + unit), Path.Combine(_root, "etc/systemd/system", unit));
+            File.Copy(Path.Combine(units, unit), Path.Combine(_root, "etc/systemd/system", unit));
         }
 
         var binary = Path.Combine(_root, "usr/libexec/livepatchd/livepatchd");
@@ -109,11 +122,21 @@ public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDi
         File.SetUnixFileMode(binary, (UnixFileMode)Convert.ToInt32("755", 8));
     }
 
+    /// <summary>`make units` with these variables, into a scratch build directory; returns the directory of the units.</summary>
+    private async Task<string> MakeUnitsAsync(params string[] variables)
+    {
+        var build = Path.Combine(_root, "build-" + Guid.NewGuid().ToString("N")[..6]);
+        var repository = Path.GetDirectoryName(DBusTestBus.RepositoryFile("LivePatchAgent.sln"))!;
+        var make = await ToolProcess.RunAsync("make", ["-s", "-C", repository, "units", "BUILDDIR=" + build, .. variables]);
+        Assert.True(make.ExitCode == 0, make.ToString());
+        return Path.Combine(build, "systemd");
+    }
+
     /// <summary>Key → values of a unit file (comments and section headers dropped).</summary>
-    private static Dictionary<string, List<string>> Settings(string relative)
+    private static Dictionary<string, List<string>> Settings(string path)
     {
         var settings = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var line in File.ReadAllLines(DBusTestBus.RepositoryFile(relative)))
+        foreach (var line in File.ReadAllLines(path))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);
             if (line.StartsWith('#') || line.StartsWith('[') || eq <= 0)

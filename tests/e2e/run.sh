@@ -2,9 +2,11 @@
 # run.sh: the real-kernel e2e suite. Each scenario (tests/e2e/scenarios/NN-name.sh) runs in its own fresh QEMU
 # boot of the current Debian kernel, with livepatchd and lpctl from --bin.
 #
-#   bash tests/e2e/run.sh [--bin DIR] [-j N] [--keep] [--list] [SCENARIO...]
+#   bash tests/e2e/run.sh [--bin DIR] [--deb FILE] [-j N] [--keep] [--list] [SCENARIO...]
 #
 #   --bin DIR   Native AOT livepatchd and lpctl (default: artifacts/bin, as made by "make publish")
+#   --deb FILE  the livepatchd .deb that "# boot: systemd" scenarios install (default: the newest
+#               artifacts/packages/livepatchd_*.deb, as made by "make deb")
 #   -j N        run up to N VMs at once (default: $LIVEPATCHAGENT_E2E_JOBS or 2)
 #   --keep      keep the results of passing scenarios too (by default only failures are kept)
 #   --list      print the scenario names and exit
@@ -13,6 +15,8 @@
 # Scenario header comments (anywhere in the leading comment block):
 #   # cmdline: module.sig_enforce=1     extra guest kernel command line
 #   # timeout: 240                      hard limit for the whole boot in seconds (default 180)
+#   # boot: systemd                     boot a Debian system with systemd as PID 1 from a cached disk image and
+#                                       install --deb in it (lib/sysboot.sh), instead of the initramfs guest
 #
 # Prints one PASS/FAIL line per scenario (with the first failed check as the reason), keeps the console log and
 # guest evidence of failures under tests/e2e/results/<run>/<scenario>/, and ends with the line
@@ -24,9 +28,10 @@ source "$(dirname "$0")/lib/testbed.sh"
 
 DEFAULT_TIMEOUT=180
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 bin=$REPO_ROOT/artifacts/bin
+deb=
 jobs=${LIVEPATCHAGENT_E2E_JOBS:-2}
 keep=0
 list=0
@@ -35,6 +40,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=${2:?--bin needs a directory}; shift 2 ;;
     --bin=*) bin=${1#--bin=}; shift ;;
+    --deb) deb=${2:?--deb needs a file}; shift 2 ;;
+    --deb=*) deb=${1#--deb=}; shift ;;
     -j) jobs=${2:?-j needs a number}; shift 2 ;;
     -j*) jobs=${1#-j}; shift ;;
     --keep) keep=1; shift ;;
@@ -84,6 +91,26 @@ t_start=$(e2e_now_us)
 run_id=$(date +%Y%m%d-%H%M%S)-$$
 run_dir=$E2E_DIR/results/$run_id
 testbed_prepare "$bin" "$run_dir"
+# The systemd boots take two to three times as long as any other scenario: start them first, so that the
+# others fill the second VM slot meanwhile instead of leaving one long boot running alone at the end.
+long=() short=()
+for name in "${scenarios[@]}"; do
+  if [ "$(header "$name" boot)" = systemd ]; then long+=("$name"); else short+=("$name"); fi
+done
+scenarios=("${long[@]}" "${short[@]}")
+TB_SYSIMAGE=
+for name in "${scenarios[@]}"; do
+  if [ "$(header "$name" boot)" = systemd ]; then
+    TB_SYSIMAGE=$(sysimage_prepare "$TB_KV")
+    if [ -z "$deb" ]; then
+      deb=$(find "$REPO_ROOT/artifacts/packages" -maxdepth 1 -name 'livepatchd_*.deb' -printf '%T@ %p\n' 2> /dev/null |
+        sort -rn | head -n1 | cut -d' ' -f2-)
+    fi
+    [ -n "$deb" ] && deb=$(realpath "$deb")
+    e2e_msg "systemd image $TB_SYSIMAGE, package ${deb:-<none: make deb>}"
+    break
+  fi
+done
 e2e_msg "kernel $TB_KV, ${TB_ACCEL[*]}, ${#scenarios[@]} scenario(s), up to $jobs VM(s) at once, prepared in $(e2e_elapsed "$t_start")"
 
 # run_scenario NAME: boot one VM for NAME and write its verdict ("PASS" or "FAIL: reason") to NAME/verdict.
@@ -95,8 +122,12 @@ run_scenario() {
   mkdir -p "$dir/results"
   t0=$(e2e_now_us)
   rc=0
-  qemu_boot "$TB_VMLINUZ" "$TB_INITRD" "$dir/results" "$tmo" "lptest=scenarios/$name.sh $extra" \
-    "${TB_ACCEL[@]}" > "$dir/console.log" 2>&1 || rc=$?
+  if [ "$(header "$name" boot)" = systemd ]; then
+    sysboot_run "$name" "$dir" "$tmo" "$deb" "${TB_ACCEL[@]}" || rc=$?
+  else
+    qemu_boot "$TB_VMLINUZ" "$TB_INITRD" "$dir/results" "$tmo" "lptest=scenarios/$name.sh $extra" \
+      "${TB_ACCEL[@]}" > "$dir/console.log" 2>&1 || rc=$?
+  fi
   verdict=$(judge "$dir" "$rc" "$tmo")
   printf '%s\n%s\n' "$verdict" "$(e2e_elapsed "$t0")" > "$dir/verdict"
 }

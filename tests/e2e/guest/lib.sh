@@ -16,13 +16,16 @@
 E2E_OUT=${E2E_OUT:-/results}
 E2E_WORK=${E2E_WORK:-/tmp/e2e}
 LP_SYSFS=/sys/kernel/livepatch
-LP_DIR=/lp
+# The test modules: /lp in the initramfs guest, the per-run pkg share in the systemd guest (guest/sysboot.sh).
+LP_DIR=${E2E_LP_DIR:-/lp}
 LPD_SOCKET=/run/livepatchd/livepatchd.sock
 LPD_STATE_DIR=/var/lib/livepatchd
 LPD_LOG=$E2E_OUT/livepatchd.log
 # How long to wait for a livepatch transition: the kernel fake-signals blocked tasks only after ~15 s.
 LP_TRANSITION_TIMEOUT=${LP_TRANSITION_TIMEOUT:-45}
 mkdir -p "$E2E_WORK"
+# Busybox has usleep; the Debian system of the systemd guest (dash, coreutils) has a sleep that takes fractions.
+command -v usleep > /dev/null 2>&1 || usleep() { sleep "$(awk -v u="$1" 'BEGIN { printf "%.6f", u / 1000000 }')"; }
 
 # ---------------------------------------------------------------- output
 

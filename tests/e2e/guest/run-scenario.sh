@@ -18,8 +18,12 @@ echo "### e2e: scenario $(basename "$scenario") starts at uptime $(cut -d' ' -f1
 sh -c '. /mnt/e2e/guest/lib.sh && . "$1"' "$(basename "$scenario")" "$scenario"
 rc=$?
 
-# Anything the scenario left running (daemon, watch) would otherwise keep files open on the share.
-for pid in $(pidof livepatchd lpctl 2> /dev/null); do kill -TERM "$pid" 2> /dev/null; done
+# Anything the scenario left running (daemon, watch) would otherwise keep files open on the share. Under systemd
+# (guest/sysboot.sh) the daemon is the service's, and systemd stops it at the reboot or power-off.
+procs="livepatchd lpctl"
+[ "$(cat /proc/1/comm)" = systemd ] && procs=lpctl
+# shellcheck disable=SC2086 # one name per word
+for pid in $(pidof $procs 2> /dev/null); do kill -TERM "$pid" 2> /dev/null; done
 
 passed=$(grep -c '^PASS: ' "$E2E_OUT/checks" 2> /dev/null)
 failed=$(grep -c '^FAIL: ' "$E2E_OUT/checks" 2> /dev/null)

@@ -1,0 +1,28 @@
+#!/bin/sh
+# sysboot.sh: the systemd guest's side of a "# boot: systemd" scenario (lib/sysboot.sh). Started by the image's
+# livepatchagent-e2e.service once multi-user.target is reached, with the e2e share mounted on /mnt/e2e.
+#
+# /mnt/pkg (read-only, per run) holds livepatchd.deb, the signed test module and certificate, and e2e.env:
+# E2E_SCENARIO (path under /mnt/e2e), E2E_BOOT (1 or 2) and E2E_AFTER (reboot or poweroff). The scenario runs
+# through guest/run-scenario.sh as in the initramfs guest; its checks go to /results, and so does this boot's
+# journal. Then the guest reboots or powers off as the host asked; QEMU's -no-reboot ends QEMU either way.
+after=poweroff
+if ! { mkdir -p /mnt/pkg /results &&
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro pkg /mnt/pkg &&
+  mount -t 9p -o trans=virtio,version=9p2000.L results /results; }; then
+  echo "### sysboot: cannot mount the pkg and results shares"
+  systemctl poweroff
+  exit 1
+fi
+# shellcheck source=/dev/null # written by the host for each boot (lib/sysboot.sh)
+. /mnt/pkg/e2e.env
+export E2E_BOOT E2E_LP_DIR=/mnt/pkg
+echo "### sysboot: boot $E2E_BOOT, $E2E_SCENARIO, systemd $(systemctl --version | head -n1 | cut -d' ' -f2) as PID 1 ($(cat /proc/1/comm))"
+sh /mnt/e2e/guest/run-scenario.sh "/mnt/e2e/$E2E_SCENARIO"
+rc=$?
+journalctl -b --no-pager -o short-monotonic > "/results/journal.boot$E2E_BOOT.txt" 2>&1
+echo "### e2e-init: E2E-EXIT rc=$rc"
+case "$E2E_AFTER" in reboot) after=reboot ;; esac
+sync
+umount /results
+systemctl "$after"
