@@ -109,6 +109,11 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
             "--socket", Path.Combine(directory, "livepatchd.sock"),
             "--state-dir", Path.Combine(directory, "state"),
             "--no-dbus",
+            // Every benchmark client runs as this one uid; the per-uid limits (security.md) would refuse the 64
+            // clients and 64 watch streams of the load and gRPC suites, as they are meant to. Raised here only.
+            "Limits:MaxConnectionsPerUid=1024",
+            "Limits:MaxWatchStreamsPerUid=1024",
+            "Limits:MaxConnections=2048",
             .. launch.Settings,
         ];
         foreach (var arg in args)
