@@ -12,32 +12,19 @@ namespace LivePatchAgent.Integration.Tests;
 /// The audit journal as the daemon writes and serves it (lpctl history, crash reconciliation at start), and the
 /// per-uid limits on connections and watch streams, on the real host with a simulated kernel.
 /// </summary>
-public sealed class DaemonJournalAndLimitsTests : IDisposable
+public sealed class DaemonJournalAndLimitsTests : SimulatedHostTests
 {
-    private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
-    private readonly SimulatedKernel _kernel;
-    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("lpd-journal-");
 
     public DaemonJournalAndLimitsTests()
+        : base("lpd-journal-")
     {
-        _kernel = new SimulatedKernel(_fixture);
-        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
-    }
-
-    private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
-
-    public void Dispose()
-    {
-        _kernel.Dispose();
-        _fixture.Dispose();
-        _files.Delete(recursive: true);
     }
 
     [Fact]
     public async Task History_shows_each_load_and_unload_with_caller_hash_and_outcome()
     {
         await using var daemon = await StartAsync();
-        var module = Path.Combine(_files.FullName, "lp_unit.ko");
+        var module = Path.Combine(Files.FullName, "lp_unit.ko");
         File.WriteAllBytes(module, TestSigningKey.Trusted.Sign(ModuleImage.Default()));
         Assert.Equal(0, (await Lpctl(daemon, "load", module)).ExitCode);
         Assert.Equal(0, (await Lpctl(daemon, "unload", "lp_unit")).ExitCode);
@@ -52,7 +39,7 @@ public sealed class DaemonJournalAndLimitsTests : IDisposable
         Assert.Equal(["load", "unload", "unload"], operations.Select(o => o.GetProperty("operation").GetString()));
         Assert.Equal(["ok", "ok", "failed"], operations.Select(o => o.GetProperty("outcome").GetString()));
         Assert.Equal("patch-not-found", operations[2].GetProperty("reason").GetString());
-        Assert.Equal(_kernel.LoadedSha256.Single(), operations[0].GetProperty("sha256").GetString());
+        Assert.Equal(Kernel.LoadedSha256.Single(), operations[0].GetProperty("sha256").GetString());
         Assert.Equal(0, operations[0].GetProperty("callerUid").GetInt32());
         Assert.Equal("lpctl", operations[0].GetProperty("callerComm").GetString());
         Assert.True(table.ExitCode == 0, table.ToString());
@@ -65,19 +52,19 @@ public sealed class DaemonJournalAndLimitsTests : IDisposable
     }
 
     [Fact]
-    public async Task An_operation_a_crash_left_open_is_closed_as_interrupted_with_the_kernel_state_at_start()
+    public async Task An_operation_a_crash_left_open_is_closed_as_interrupted_with_theKernel_state_at_start()
     {
         // What a kill -9 between "started" and "finished" leaves: a started line, then a torn half line.
         var directory = Path.Combine(Path.GetTempPath(), "lpd-" + Guid.NewGuid().ToString("N")[..10]);
         var journal = Path.Combine(directory, "state", "journal");
         Directory.CreateDirectory(journal);
-        var bootId = File.ReadAllText(Path.Combine(_fixture.Root, "proc/sys/kernel/random/boot_id")).Trim();
+        var bootId = File.ReadAllText(Path.Combine(Fixture.Root, "proc/sys/kernel/random/boot_id")).Trim();
         File.WriteAllText(Path.Combine(journal, "journal.jsonl"),
             $$"""{"v":1,"seq":41,"time":"2026-11-28T12:00:00Z","event":"started","op":41,"operation":"load","patch":"lp_crashed","bootId":"{{bootId}}","uid":0,"pid":99,"comm":"lpctl","caller":"lpctl[99] uid 0"}""" + "\n"
             + """{"v":1,"seq":42,"time":"2026-11-28T12:00:01Z","event":"fini""");
-        _fixture.AddPatch("lp_crashed", enabled: true);
+        Fixture.AddPatch("lp_crashed", enabled: true);
 
-        await using var daemon = await StartAsync(new DaemonHarnessOptions { Directory = directory, Loader = _kernel });
+        await using var daemon = await StartAsync(new DaemonHarnessOptions { Directory = directory, Loader = Kernel });
         var history = await daemon.Client.GetHistoryAsync(new GetHistoryRequest());
 
         var operation = Assert.Single(history.Operations);
@@ -87,7 +74,7 @@ public sealed class DaemonJournalAndLimitsTests : IDisposable
         Assert.StartsWith("the load completed: the kernel shows lp_crashed loaded and enabled", operation.Message, StringComparison.Ordinal);
         // The torn half line is reported with its place; the next entry started on a line of its own.
         Assert.Contains(history.Problems, p => p.Contains("journal.jsonl:2 ", StringComparison.Ordinal) && p.Contains("skipped", StringComparison.Ordinal));
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
 
         // The next operation gets the next id and works.
         Assert.Equal(0, (await Lpctl(daemon, "unload", "lp_crashed")).ExitCode);
@@ -200,12 +187,7 @@ public sealed class DaemonJournalAndLimitsTests : IDisposable
         Assert.NotNull(await daemon.Client.GetStatusAsync(new GetStatusRequest()));
     }
 
-    private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
-
     private Task<DaemonHarness> StartAsync(DaemonHarnessOptions options) =>
-        DaemonHarness.StartAsync(_fixture, options, [TrustedCertificateDir.SettingFor(TrustedDir)]);
+        DaemonHarness.StartAsync(Fixture, options, [TrustedCertificateDir.SettingFor(TrustedDir)]);
 
-    private static Task<LpctlRun> Lpctl(DaemonHarness daemon, params string[] args) =>
-        LpctlProcess.RunAsync(["--socket", daemon.SocketPath, .. args]);
 }

@@ -10,28 +10,15 @@ namespace LivePatchAgent.Integration.Tests;
 /// fixture tree. The daemon's kernel is the <see cref="SimulatedKernel"/>: nothing here reaches finit_module or
 /// delete_module of the host.
 /// </summary>
-public sealed class LpctlModuleCommandTests : IDisposable
+public sealed class LpctlModuleCommandTests : SimulatedHostTests
 {
     private static readonly string[] EveryCheck =
         ["elf", "livepatch", "kernel-release", "vermagic-flags", "build-id", "signature-present", "signature", "kernel-policy"];
 
-    private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
-    private readonly SimulatedKernel _kernel;
-    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("lpctl-mod-");
 
     public LpctlModuleCommandTests()
+        : base("lpctl-mod-")
     {
-        _kernel = new SimulatedKernel(_fixture);
-        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
-    }
-
-    private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
-
-    public void Dispose()
-    {
-        _kernel.Dispose();
-        _fixture.Dispose();
-        _files.Delete(recursive: true);
     }
 
     [Fact]
@@ -55,7 +42,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.Matches("(?m)^Result: FAILED at check elf \\(module-malformed\\)$", run.Out);
         Assert.StartsWith("lpctl: ", run.Error, StringComparison.Ordinal);
         Assert.Contains("\nhint: ", run.Error, StringComparison.Ordinal);
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -122,7 +109,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.True(signature.GetProperty("trusted").GetBoolean());
         Assert.Equal("sha256", signature.GetProperty("digestAlgorithm").GetString());
         Assert.Equal(JsonValueKind.String, signature.GetProperty("signer").ValueKind);
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -146,8 +133,8 @@ public sealed class LpctlModuleCommandTests : IDisposable
     public async Task A_missing_file_exits_1_without_contacting_the_daemon(string command)
     {
         // No daemon at all: contacting it would exit 3.
-        var socket = Path.Combine(_files.FullName, "none.sock");
-        var file = Path.Combine(_files.FullName, "nosuch.ko");
+        var socket = Path.Combine(Files.FullName, "none.sock");
+        var file = Path.Combine(Files.FullName, "nosuch.ko");
 
         var run = await LpctlProcess.RunAsync("--socket", socket, command, file);
 
@@ -162,7 +149,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [InlineData("unload")]
     public async Task A_readable_file_or_a_name_without_a_daemon_exits_3(string command)
     {
-        var socket = Path.Combine(_files.FullName, "none.sock");
+        var socket = Path.Combine(Files.FullName, "none.sock");
         var argument = command == "unload" ? "lp_unit" : Write("lp_unit.ko", Signed());
 
         var run = await LpctlProcess.RunAsync("--socket", socket, command, argument);
@@ -175,16 +162,16 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task A_directory_exits_1_saying_so()
     {
-        var socket = Path.Combine(_files.FullName, "none.sock");
+        var socket = Path.Combine(Files.FullName, "none.sock");
 
-        var run = await LpctlProcess.RunAsync("--socket", socket, "verify", _files.FullName);
+        var run = await LpctlProcess.RunAsync("--socket", socket, "verify", Files.FullName);
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.StartsWith($"lpctl: cannot read {_files.FullName}: is a directory\n", run.Error, StringComparison.Ordinal);
+        Assert.StartsWith($"lpctl: cannot read {Files.FullName}: is a directory\n", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Load_of_garbage_bytes_exits_1_with_module_malformed_before_the_kernel()
+    public async Task Load_of_garbage_bytes_exits_1_with_module_malformed_before_theKernel()
     {
         await using var daemon = await StartAsync();
         var file = Write("junk.ko", RandomNumberGenerator.GetBytes(4096));
@@ -199,7 +186,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.Equal(1, json.ExitCode);
         Assert.Equal("", json.Out);
         Assert.Matches(@"^lpctl: .+ \(module-malformed\)\n", json.Error);
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -217,7 +204,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.Matches("(?m)^Transition: +completed$", run.Out);
         Assert.Matches(@"(?m)^Elapsed: +\d+\.\ds$", run.Out);
         Assert.Matches("(?m)^Signer: +.*LivePatchAgent", run.Out);
-        Assert.Equal(1, _kernel.LoadCalls);
+        Assert.Equal(1, Kernel.LoadCalls);
         var list = await Lpctl(daemon, "list");
         Assert.Matches("(?m)^lp_unit +enabled ", list.Out);
     }
@@ -253,7 +240,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Load_with_no_wait_exits_0_before_the_transition_completes()
     {
-        _kernel.TransitionTime = TimeSpan.FromMinutes(10);
+        Kernel.TransitionTime = TimeSpan.FromMinutes(10);
         await using var daemon = await StartAsync();
         var file = Write("lp_unit.ko", Signed());
 
@@ -268,7 +255,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Load_whose_transition_is_still_running_at_the_timeout_exits_1_and_says_where_to_look()
     {
-        _kernel.TransitionTime = TimeSpan.FromMinutes(10);
+        Kernel.TransitionTime = TimeSpan.FromMinutes(10);
         await using var daemon = await StartAsync();
         var file = Write("lp_unit.ko", Signed());
 
@@ -284,7 +271,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Load_json_of_a_transition_still_running_has_the_document_and_the_reason_on_stderr()
     {
-        _kernel.TransitionTime = TimeSpan.FromMinutes(10);
+        Kernel.TransitionTime = TimeSpan.FromMinutes(10);
         await using var daemon = await StartAsync();
         var file = Write("lp_unit.ko", Signed());
 
@@ -299,7 +286,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Load_of_a_patch_that_is_already_loaded_exits_1_with_already_loaded()
     {
-        _fixture.AddPatch("lp_unit").Object("vmlinux").Function("cmdline_proc_show");
+        Fixture.AddPatch("lp_unit").Object("vmlinux").Function("cmdline_proc_show");
         await using var daemon = await StartAsync();
         var file = Write("lp_unit.ko", Signed());
 
@@ -308,7 +295,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.True(run.ExitCode == 1, run.ToString());
         Assert.Equal("", run.Out);
         Assert.Matches(@"^lpctl: .+ \(already-loaded\)\nhint: ", run.Error);
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -332,7 +319,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
             Assert.Equal("", run.Out);
             Assert.Matches(@"^lpctl: .+ \(module-too-large\)\n", run.Error);
         });
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -354,7 +341,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Unload_of_a_loaded_patch_exits_0_and_the_patch_is_gone()
     {
-        _fixture.AddPatch("lp_unit").Object("vmlinux").Function("cmdline_proc_show");
+        Fixture.AddPatch("lp_unit").Object("vmlinux").Function("cmdline_proc_show");
         await using var daemon = await StartAsync();
 
         var run = await Lpctl(daemon, "-o", "json", "unload", "lp_unit");
@@ -366,7 +353,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.Equal("lp_unit", root.GetProperty("name").GetString());
         Assert.False(root.GetProperty("wasLeftover").GetBoolean());
         Assert.True(root.GetProperty("elapsedSeconds").GetDouble() >= 0);
-        Assert.False(Directory.Exists(Path.Combine(_fixture.Root, "sys/module/lp_unit")));
+        Assert.False(Directory.Exists(Path.Combine(Fixture.Root, "sys/module/lp_unit")));
         var list = await Lpctl(daemon, "list");
         Assert.Equal("no live patches loaded\n", list.Out);
     }
@@ -374,11 +361,11 @@ public sealed class LpctlModuleCommandTests : IDisposable
     [Fact]
     public async Task Leftovers_are_listed_counted_in_status_and_removed_by_unload()
     {
-        _fixture.AddPatch("lpdemo_v1").Object("vmlinux").Function("cmdline_proc_show");
-        _fixture.AddPatch("lpdemo_v2", replace: true).Object("vmlinux").Function("cmdline_proc_show");
+        Fixture.AddPatch("lpdemo_v1").Object("vmlinux").Function("cmdline_proc_show");
+        Fixture.AddPatch("lpdemo_v2", replace: true).Object("vmlinux").Function("cmdline_proc_show");
         await using var daemon = await StartAsync();
         // An atomic replace: the kernel frees v1's patch, its module stays loaded.
-        _fixture.RemovePatch("lpdemo_v1");
+        Fixture.RemovePatch("lpdemo_v1");
         await DaemonHarness.WaitForAsync(async () => (await Lpctl(daemon, "list")).Out.Contains("leftover", StringComparison.Ordinal));
 
         var table = await Lpctl(daemon, "list");
@@ -420,20 +407,7 @@ public sealed class LpctlModuleCommandTests : IDisposable
         Assert.DoesNotContain("Leftovers:", (await Lpctl(daemon, "status")).Out, StringComparison.Ordinal);
     }
 
-    private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
-
-    private static Task<LpctlRun> Lpctl(DaemonHarness daemon, params string[] args) =>
-        LpctlProcess.RunAsync(["--socket", daemon.SocketPath, .. args]);
-
     private static byte[] Signed(TestSigningKey? key = null) => (key ?? TestSigningKey.Trusted).Sign(ModuleImage.Default());
-
-    private string Write(string name, byte[] content)
-    {
-        var path = Path.Combine(_files.FullName, name);
-        File.WriteAllBytes(path, content);
-        return path;
-    }
 
     private static string[] Names(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
 }

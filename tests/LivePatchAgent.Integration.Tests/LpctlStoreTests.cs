@@ -5,39 +5,20 @@ using LivePatchAgent.Unit.Tests.Modules;
 namespace LivePatchAgent.Integration.Tests;
 
 /// <summary>lpctl install, uninstall, list --installed and apply as a process against the real daemon and a simulated kernel.</summary>
-public sealed class LpctlStoreTests : IDisposable
+public sealed class LpctlStoreTests : SimulatedHostTests
 {
     private const string EarlierBoot = "0c0ffee0-0000-4000-8000-000000000001";
-    private readonly SysfsFixture _fixture = SysfsFixture.Create(ModuleImage.Release);
-    private readonly SimulatedKernel _kernel;
-    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("lpctl-store-");
 
     public LpctlStoreTests()
+        : base("lpctl-store-")
     {
-        _kernel = new SimulatedKernel(_fixture);
-        TrustedCertificateDir.WriteTestCertificate(TrustedDir);
     }
-
-    private string TrustedDir => Path.Combine(_files.FullName, "trusted.d");
-
-    public void Dispose()
-    {
-        _kernel.Dispose();
-        _fixture.Dispose();
-        _files.Delete(recursive: true);
-    }
-
-    private Task<DaemonHarness> StartAsync(params string[] settings) =>
-        DaemonHarness.StartAsync(_fixture, _kernel, [TrustedCertificateDir.SettingFor(TrustedDir), .. settings]);
-
-    private static Task<LpctlRun> Lpctl(DaemonHarness daemon, params string[] args) =>
-        LpctlProcess.RunAsync(["--socket", daemon.SocketPath, .. args]);
 
     private string Module(string name)
     {
         var image = new ModuleImage().With("name", name);
         image.StructModuleName = name;
-        var path = Path.Combine(_files.FullName, name + ".ko");
+        var path = Path.Combine(Files.FullName, name + ".ko");
         File.WriteAllBytes(path, TestSigningKey.Trusted.Sign(image.Build()));
         return path;
     }
@@ -46,7 +27,7 @@ public sealed class LpctlStoreTests : IDisposable
     public async Task Install_list_and_uninstall_as_a_sysadmin_types_them()
     {
         await using var daemon = await StartAsync("Apply:AtStartup=false");
-        var meta = Path.Combine(_files.FullName, "meta.json");
+        var meta = Path.Combine(Files.FullName, "meta.json");
         File.WriteAllText(meta, """{"description": "cmdline fix", "cveIds": ["CVE-2026-1234", "CVE-2026-5678"], "cumulativeVersion": 7}""");
 
         var install = await Lpctl(daemon, "install", Module("lp_a"), "--meta", meta, "--replace");
@@ -89,14 +70,14 @@ public sealed class LpctlStoreTests : IDisposable
     public async Task A_bad_meta_file_is_refused_before_the_daemon_is_asked()
     {
         await using var daemon = await StartAsync();
-        var meta = Path.Combine(_files.FullName, "meta.json");
+        var meta = Path.Combine(Files.FullName, "meta.json");
         File.WriteAllText(meta, """{"cve": ["typo"]}""");
 
         var run = await Lpctl(daemon, "install", Module("lp_a"), "--meta", meta);
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("is not valid metadata", run.Error, StringComparison.Ordinal);
-        Assert.Equal(0, _kernel.LoadCalls);
+        Assert.Equal(0, Kernel.LoadCalls);
     }
 
     [Fact]
@@ -108,7 +89,7 @@ public sealed class LpctlStoreTests : IDisposable
             File.WriteAllText(Path.Combine(first.StateDir, "apply-in-progress.json"),
                 $$"""{"bootId":"{{EarlierBoot}}","patch":"lp_a","sha256":"{{new string('0', 64)}}","kernelRelease":"{{ModuleImage.Release}}","startedAt":"2026-11-27T23:59:00+00:00"}""");
             await first.StopAsync();
-            var daemon = await DaemonHarness.StartAsync(_fixture, new DaemonHarnessOptions { Loader = _kernel, Directory = first.Directory },
+            var daemon = await DaemonHarness.StartAsync(Fixture, new DaemonHarnessOptions { Loader = Kernel, Directory = first.Directory },
                 [TrustedCertificateDir.SettingFor(TrustedDir)]);
             try
             {
@@ -129,7 +110,7 @@ public sealed class LpctlStoreTests : IDisposable
                 Assert.True(resumed.ExitCode == 0, resumed.ToString());
                 Assert.Matches("(?m)^lp_a +applied +", resumed.Out);
                 Assert.Contains("resumed after an interrupted apply", resumed.Out, StringComparison.Ordinal);
-                Assert.Equal(1, _kernel.LoadCalls);
+                Assert.Equal(1, Kernel.LoadCalls);
             }
             finally
             {
