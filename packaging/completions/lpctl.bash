@@ -7,7 +7,7 @@ _lpctl() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="status list info verify load unload install uninstall apply blocking revert force kick history watch"
+  local commands="status check list info verify load unload install uninstall apply blocking revert force kick history watch"
   local global_opts="--socket -o --output --help -h -? --version"
 
   case $prev in
@@ -57,6 +57,7 @@ _lpctl() {
   local opts=
   case $command in
     status) opts= ;;
+    check) opts= ;;
     list) opts="--installed --all-kernels" ;;
     info) opts= ;;
     verify) opts= ;;

@@ -15,6 +15,7 @@ internal static class Lpctl
     private static AgentCommand[] CreateCommands() =>
     [
         new StatusCommand(),
+        new CheckCommand(),
         new ListCommand(),
         new InfoCommand(),
         new VerifyCommand(),

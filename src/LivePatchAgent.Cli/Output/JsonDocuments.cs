@@ -284,4 +284,5 @@ internal sealed record KickDocument(
 [JsonSerializable(typeof(InstalledListDocument))]
 [JsonSerializable(typeof(ApplyDocument))]
 [JsonSerializable(typeof(HistoryDocument))]
+[JsonSerializable(typeof(LivePatchAgent.Cli.Commands.HealthCheckDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

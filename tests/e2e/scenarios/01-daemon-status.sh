@@ -30,3 +30,6 @@ check_json "state" .state idle "$S"
 check_json "no patches" '[.patchCount, .enabledPatchCount] | map(tostring) | join(",")' 0,0 "$S"
 check_json "no transition" .transition null "$S"
 check_json "no problems" '.problems | length' 0 "$S"
+lpctl --socket "$LPD_SOCKET" check > "$E2E_WORK/check.txt" 2>&1
+check "lpctl check exits 0 (idle and healthy)" 0 "$?"
+check "lpctl check prints one OK line" "LIVEPATCH OK - idle, 0 of 0 patch(es) enabled on $(uname -r)" "$(cat "$E2E_WORK/check.txt")"

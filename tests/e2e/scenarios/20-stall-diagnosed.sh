@@ -35,7 +35,12 @@ s_rc=$?
 lpctl_json "$I" info lpdemo_v3
 i_rc=$?
 lpctl --socket "$LPD_SOCKET" status > "$E2E_WORK/status.txt" 2>&1
+lpctl --socket "$LPD_SOCKET" check > "$E2E_WORK/check.txt" 2>&1
+c_rc=$?
 check_in_transition lpdemo_v3 "the captures ($(($(uptime_ms) - t0)) ms after the load)"
+
+check "lpctl check exits 2 (stalled)" 2 "$c_rc"
+check_contains "lpctl check says CRITICAL and names the patch" "LIVEPATCH CRITICAL - stalled: lpdemo_v3 patching for" "$(cat "$E2E_WORK/check.txt")"
 
 # ---- the stall event
 STALL=$E2E_WORK/stall-event.json
