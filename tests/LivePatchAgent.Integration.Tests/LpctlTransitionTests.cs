@@ -54,6 +54,9 @@ public sealed class LpctlTransitionTests : IDisposable
     {
         AddSleeperTransition();
         await using var daemon = await StartAsync();
+        // The daemon serves once its first snapshot is in; wait until its view has the transition (seen once in a
+        // full CI run: "no transition is running" right after start, under heavy load).
+        await DaemonHarness.WaitForAsync(async () => (await daemon.Client.GetStatusAsync(new GetStatusRequest())).Transition is not null);
 
         var table = await Lpctl(daemon, "blocking");
         var json = await Lpctl(daemon, "-o", "json", "blocking");
