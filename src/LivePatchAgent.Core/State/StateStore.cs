@@ -30,24 +30,7 @@ public sealed class StateStore
         AgentView view;
         lock (_writeLock)
         {
-            var previous = _current;
-            var transition = DeriveTransition(previous?.Transition, snapshot);
-            if (_stall is { } stall && (transition is null || stall.Patch != transition.Patch || stall.Patching != transition.Patching))
-            {
-                // A stall belongs to one transition; once that one is over, so is the stall.
-                _stall = null;
-            }
-
-            view = new AgentView
-            {
-                Snapshot = snapshot,
-                Transition = transition,
-                Stall = _stall,
-                ForcedModules = _forcedModules,
-                State = DeriveState(snapshot, transition),
-                DegradedReasons = [.. _degradedReasons.Order(StringComparer.Ordinal)],
-            };
-            Volatile.Write(ref _current, view);
+            view = Publish(snapshot);
         }
 
         Changed?.Invoke(view);
@@ -57,6 +40,7 @@ public sealed class StateStore
     /// <summary>Marks or clears a reason for the degraded state, e.g. a lost D-Bus connection.</summary>
     public void SetDegraded(string reason, bool degraded)
     {
+        AgentView view;
         lock (_writeLock)
         {
             var changed = degraded ? _degradedReasons.Add(reason) : _degradedReasons.Remove(reason);
@@ -64,15 +48,18 @@ public sealed class StateStore
             {
                 return;
             }
+
+            view = Publish(_current.Snapshot);
         }
 
-        Update(Current.Snapshot);
+        Changed?.Invoke(view);
     }
 
     /// <summary>Marks the running transition as stalled (or updates what holds it); ignored if it already ended.</summary>
     public void SetStall(StallView stall)
     {
         ArgumentNullException.ThrowIfNull(stall);
+        AgentView view;
         lock (_writeLock)
         {
             if (_current?.Transition is not { } t || t.Patch != stall.Patch || t.Patching != stall.Patching)
@@ -81,14 +68,16 @@ public sealed class StateStore
             }
 
             _stall = stall;
+            view = Publish(_current.Snapshot);
         }
 
-        Update(Current.Snapshot);
+        Changed?.Invoke(view);
     }
 
     /// <summary>Replaces the set of modules pinned by a forced transition.</summary>
     public void SetForcedModules(IEnumerable<string> modules)
     {
+        AgentView view;
         lock (_writeLock)
         {
             _forcedModules = new HashSet<string>(modules, StringComparer.Ordinal);
@@ -96,9 +85,38 @@ public sealed class StateStore
             {
                 return;
             }
+
+            view = Publish(_current.Snapshot);
         }
 
-        Update(Current.Snapshot);
+        Changed?.Invoke(view);
+    }
+
+    /// <summary>
+    /// Builds and publishes the view of <paramref name="snapshot"/>; the caller holds the write lock. The setters
+    /// republish the current snapshot from under the same lock, so a poll that lands meanwhile is never
+    /// overwritten by the older snapshot.
+    /// </summary>
+    private AgentView Publish(KernelSnapshot snapshot)
+    {
+        var transition = DeriveTransition(_current?.Transition, snapshot);
+        if (_stall is { } stall && (transition is null || stall.Patch != transition.Patch || stall.Patching != transition.Patching))
+        {
+            // A stall belongs to one transition; once that one is over, so is the stall.
+            _stall = null;
+        }
+
+        var view = new AgentView
+        {
+            Snapshot = snapshot,
+            Transition = transition,
+            Stall = _stall,
+            ForcedModules = _forcedModules,
+            State = DeriveState(snapshot, transition),
+            DegradedReasons = [.. _degradedReasons.Order(StringComparer.Ordinal)],
+        };
+        Volatile.Write(ref _current, view);
+        return view;
     }
 
     private static TransitionView? DeriveTransition(TransitionView? previous, KernelSnapshot snapshot)
