@@ -3,11 +3,12 @@
 # Access:AdminGroup=lpadmin (the guest's admin-group user lpadm is in it). The unprivileged lpuser can read:
 # status, list, verify, and the blocking tasks without their stacks; every mutation (load, unload, revert, kick,
 # force) and the stacks are refused with exit 4 (permission-denied), the denial is logged with the uid, and the
-# kernel never sees the refused load. lpadm, in the admin group, loads and reads the stacks.
+# kernel never sees the refused load. lpadm, in the admin group, loads and reads the stacks. With
+# Limits:MaxWatchStreamsPerUid=1, lpuser's second watch stream is refused with limit-exceeded; root's is not.
 
 V1=$LP_DIR/lpdemo_v1.signed.ko
 V3=$LP_DIR/lpdemo_v3.signed.ko
-start_daemon_trusted Access:AdminGroup=lpadmin Transitions:StallAfter=00:00:02 Transitions:OnStall=None || exit 1
+start_daemon_trusted Access:AdminGroup=lpadmin Transitions:StallAfter=00:00:02 Transitions:OnStall=None Limits:MaxWatchStreamsPerUid=1 || exit 1
 check "the guest knows lpuser as uid 1000" 1000 "$(id -u lpuser)"
 check "the socket lets every user connect" srw-rw-rw- "$(stat -c %A "$LPD_SOCKET")"
 
@@ -78,3 +79,16 @@ check "dmesg: nothing was forced" "" "$(dmesg | grep 'forcing remaining tasks')"
 
 release_sleeper
 wait_transition lpdemo_v3 15
+
+# ---- per-uid limits (Limits:MaxWatchStreamsPerUid=1): lpuser's second watch stream is refused, root's is not
+as_user lpuser lpctl --socket "$LPD_SOCKET" -o json watch > "$E2E_WORK/watch-lpuser.jsonl" 2>&1 &
+first_watch=$!
+D=$E2E_WORK/watch-lpuser-2.json
+# Until the first stream is open, a second one just runs out its --timeout (exit 0); then it is refused.
+_second_watch_refused() { lpctl_as lpuser "$D" watch --timeout 1; [ $? = 1 ] && grep -q limit-exceeded "$D.err"; }
+wait_for 60 _second_watch_refused || fail "lpuser's second lpctl watch is refused with limit-exceeded within 60 s" "$(head -c 300 "$D.err")"
+check_contains "the refusal names the setting" "MaxWatchStreamsPerUid" "$(cat "$D.err")"
+check "lpuser's first watch still runs" running "$(_pid_gone "$first_watch" && echo finished || echo running)"
+check_lpctl "root's own watch stream is not counted against lpuser" 0 "$E2E_WORK/watch-root.json" watch --timeout 1
+check_contains "the daemon logs the limit with the uid" "limit reached: uid 1000" "$(cat "$LPD_LOG")"
+kill "$first_watch" 2> /dev/null
