@@ -148,14 +148,9 @@ internal sealed class PatchOperations(
             journal.Finished(id, operation, name, completed || !request.Wait ? "ok" : "timeout", completed || !request.Wait ? null : ErrorReason.TransitionTimeout.Code, message);
             return new LoadOutcome(name, patch, completed, verified, timeProvider.GetElapsedTime(started), message) { RemovedLeftovers = removed };
         }
-        catch (AgentException e)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
-            journal.Finished(id, operation, name, "failed", e.Reason.Code, e.Message);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            journal.Finished(id, operation, name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            FinishedWithError(id, operation, name, e);
             throw;
         }
     }
@@ -266,14 +261,9 @@ internal sealed class PatchOperations(
             journal.Finished(id, "unload", name, "ok", null, message);
             return new UnloadOutcome(name, leftover, timeProvider.GetElapsedTime(started), message);
         }
-        catch (AgentException e)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
-            journal.Finished(id, "unload", name, "failed", e.Reason.Code, e.Message);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            journal.Finished(id, "unload", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            FinishedWithError(id, "unload", name, e);
             throw;
         }
     }
@@ -334,14 +324,9 @@ internal sealed class PatchOperations(
             journal.Finished(id, "revert", name, completed ? "ok" : "timeout", completed ? null : ErrorReason.TransitionTimeout.Code, message);
             return new RevertOutcome(name, completed, removed, message);
         }
-        catch (AgentException e)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
-            journal.Finished(id, "revert", name, "failed", e.Reason.Code, e.Message);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            journal.Finished(id, "revert", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            FinishedWithError(id, "revert", name, e);
             throw;
         }
     }
@@ -407,14 +392,9 @@ internal sealed class PatchOperations(
             journal.Finished(id, "force", name, completed ? "ok" : "timeout", completed ? null : ErrorReason.TransitionTimeout.Code, message);
             return new ForceOutcome(name, pinned, completed, message);
         }
-        catch (AgentException e)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
-            journal.Finished(id, "force", name, "failed", e.Reason.Code, e.Message);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            journal.Finished(id, "force", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            FinishedWithError(id, "force", name, e);
             throw;
         }
     }
@@ -432,14 +412,9 @@ internal sealed class PatchOperations(
             journal.Finished(id, "kick", name, "ok", null, outcome.Message);
             return outcome;
         }
-        catch (AgentException e)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
-            journal.Finished(id, "kick", name, "failed", e.Reason.Code, e.Message);
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            journal.Finished(id, "kick", name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+            FinishedWithError(id, "kick", name, e);
             throw;
         }
     }
@@ -476,6 +451,22 @@ internal sealed class PatchOperations(
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// Journals an operation that ended by exception: failed with its reason, or cancelled when the caller hung up
+    /// or the daemon is stopping (what the kernel did by then is in the next snapshot).
+    /// </summary>
+    private void FinishedWithError(long id, string operation, string name, Exception error)
+    {
+        if (error is AgentException agent)
+        {
+            journal.Finished(id, operation, name, "failed", agent.Reason.Code, agent.Message);
+        }
+        else
+        {
+            journal.Finished(id, operation, name, "cancelled", null, "stopped waiting: the caller hung up or livepatchd is stopping; lpctl status shows where the kernel got to");
+        }
     }
 
     private static List<string> PinnedByForce(AgentView before, AgentView after, LivePatch patch)
