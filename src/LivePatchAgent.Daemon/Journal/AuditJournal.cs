@@ -47,14 +47,12 @@ internal sealed class AuditJournal : IOperationJournal
     {
         lock (_lock)
         {
-            var contents = JournalFiles.Read(Directory);
+            var contents = Load();
             foreach (var problem in contents.Problems)
             {
                 JournalLog.LineSkipped(_logger, problem.ToString());
             }
 
-            _lastSeq = contents.Entries.Count == 0 ? 0 : contents.Entries.Max(e => e.Seq);
-            _tornTail = JournalFiles.EndsTorn(CurrentPath);
             JournalLog.Opened(_logger, Directory, contents.Entries.Count, _lastSeq + 1);
             return contents;
         }
@@ -170,14 +168,22 @@ internal sealed class AuditJournal : IOperationJournal
         }
     }
 
+    /// <summary>Without <see cref="Open"/> (tests, or a write before reconciliation ran): read the files once.</summary>
     private void EnsureOpen()
     {
         if (_lastSeq < 0)
         {
-            var contents = JournalFiles.Read(Directory);
-            _lastSeq = contents.Entries.Count == 0 ? 0 : contents.Entries.Max(e => e.Seq);
-            _tornTail = JournalFiles.EndsTorn(CurrentPath);
+            Load();
         }
+    }
+
+    /// <summary>Reads the files: the last sequence number, and whether the current file ends in a torn line.</summary>
+    private JournalContents Load()
+    {
+        var contents = JournalFiles.Read(Directory);
+        _lastSeq = contents.Entries.Count == 0 ? 0 : contents.Entries.Max(e => e.Seq);
+        _tornTail = JournalFiles.EndsTorn(CurrentPath);
+        return contents;
     }
 
     private void Append(JournalEntry entry)
