@@ -48,6 +48,12 @@ internal static class AccessTable
         [Full(Grpc.Reflection.V1.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>Why an admin-only method is refused to others, for the permission-denied message.</summary>
+    public static string AdminReason(string method) =>
+        method == Full(V1.Agent.Descriptor.FullName, "GetHistory")
+            ? "shows the audit journal (who did what), which is for administrators"
+            : "changes the kernel and is for administrators";
+
     /// <summary>The level of a method path such as "/livepatch.v1.Agent/LoadPatch"; unknown methods are admin-only.</summary>
     public static AccessLevel LevelOf(string method) =>
         Methods.TryGetValue(method, out var level) ? level : AccessLevel.Admin;

@@ -57,9 +57,7 @@ internal sealed class AuthorizationInterceptor(CallerAuthorization authorization
         // AdminSensitive calls are open; the service refuses their sensitive part (stacks) to non-admins.
         if (AccessTable.LevelOf(context.Method) == AccessLevel.Admin)
         {
-            authorization.Demand(context, context.Method.EndsWith("/GetHistory", StringComparison.Ordinal)
-                ? "shows the audit journal (who did what), which is for administrators"
-                : "changes the kernel and is for administrators");
+            authorization.Demand(context, AccessTable.AdminReason(context.Method));
         }
     }
 }
