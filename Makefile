@@ -40,7 +40,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 .PHONY: help setup build test publish run e2e demo check clean fuzz units man install deb rpm packages
-.PHONY: bench bench-load
+.PHONY: bench bench-load readme
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -73,7 +73,10 @@ bench: publish ## Benchmarks (lpctl vs hello-world, READY, idle RSS/CPU, snapsho
 bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s on a changing fixture tree (ARGS="--duration 10")
 	bash bench/load/run.sh --bin $(BIN) $(ARGS)
 
-check: setup build test e2e ## Everything CI runs: setup, build, unit + integration tests, publish, e2e
+check: setup build test e2e readme ## Everything CI runs: setup, build, unit + integration tests, publish, e2e, the README's commands
+
+readme: publish ## The README's two commands as a newcomer runs them: make run answers lpctl status; setup with empty apt lists
+	bash tests/readme/run.sh
 
 fuzz: ## AFL++ + SharpFuzz on the module and signature parsers, FUZZ_SECONDS (60) each; fails on a crash
 	bash scripts/fuzz.sh $(FUZZ_TARGETS)

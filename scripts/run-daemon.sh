@@ -3,6 +3,8 @@
 # other user it keeps its socket and state under .run/ (git-ignored) so it needs no privileges.
 set -euo pipefail
 bin=${1:-artifacts/bin}; rundir=${2:-.run}
+# The rest of the arguments are settings for livepatchd (Section:Key=value ...); the first two were ours.
+shift $(( $# < 2 ? $# : 2 ))
 if [[ $(id -u) -eq 0 && -z ${LIVEPATCHD_DEV:-} ]]; then
   socket=/run/livepatchd/livepatchd.sock; state=/var/lib/livepatchd
 else

@@ -29,8 +29,10 @@ installed() { # installed PKG: true when dpkg has PKG fully installed
 }
 
 # The ABI package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64 -> 6.1.0-56-amd64.
+# Prints nothing (and succeeds) when apt does not know the package yet: a fresh machine has empty package lists,
+# and apt-cache then exits 100, which must not end this script under set -e before the update below can run.
 resolve_kernel_release() {
-  apt-cache depends linux-image-amd64 2>/dev/null |
+  { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
     awk '/Depends: linux-image-[0-9]/ { sub("linux-image-", "", $2); print $2; exit }'
 }
 
