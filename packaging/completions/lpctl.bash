@@ -7,7 +7,7 @@ _lpctl() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="status check list info verify load unload install uninstall apply blocking revert force kick history watch"
+  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history watch"
   local global_opts="--socket -o --output --help -h -? --version"
 
   case $prev in
@@ -70,6 +70,9 @@ _lpctl() {
     revert) opts="--timeout" ;;
     force) opts="--yes" ;;
     kick) opts= ;;
+    operations) opts="--running" ;;
+    wait) opts= ;;
+    cancel) opts= ;;
     history) opts="--since --limit --patch" ;;
     watch) opts="-n --count --timeout" ;;
   esac
@@ -90,6 +93,10 @@ _lpctl() {
       ;;
     uninstall)
       COMPREPLY=($(compgen -W "$(command ls "/var/lib/livepatchd/patches/$(uname -r)" 2> /dev/null | sed -n 's/\.json$//p')" -- "$cur"))
+      ;;
+    wait | cancel)
+      # Operation ids: the running ones, as lpctl lists them (the daemon is asked only here, and only quickly).
+      COMPREPLY=($(compgen -W "$(timeout 2 lpctl operations --running 2> /dev/null | awk 'NR > 1 { print $1 }')" -- "$cur"))
       ;;
   esac
 } &&

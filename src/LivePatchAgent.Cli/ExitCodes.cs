@@ -1,8 +1,9 @@
 using LivePatchAgent.Client;
+using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli;
 
-/// <summary>lpctl's exit codes (DESIGN.md §4). Scripts and monitoring rely on them: never renumber.</summary>
+/// <summary>lpctl's exit codes (docs/api.md, "Exit codes"). Scripts and monitoring rely on them: never renumber.</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;
@@ -19,8 +20,29 @@ internal static class ExitCodes
     /// <summary>The caller may not do this (not root, not in the admin group, no access to the socket's peer).</summary>
     public const int PermissionDenied = 4;
 
-    /// <summary>Interrupted by SIGINT before the operation finished (128 + SIGINT, the shell convention).</summary>
+    /// <summary>
+    /// The operation completed, but only because its transition was forced: tasks that were blocked may still run
+    /// the old code, and forced modules are pinned until reboot (result "forced").
+    /// </summary>
+    public const int CompletedByForce = 5;
+
+    /// <summary>
+    /// Interrupted by SIGINT (128 + SIGINT, the shell convention). For an operation this detaches: it goes on in
+    /// livepatchd, and `lpctl wait ID` follows it again.
+    /// </summary>
     public const int Interrupted = 130;
+
+    /// <summary>The exit code of an operation's result: 0 when it took effect (or was not waited for), 5 by force, else 1.</summary>
+    public static int For(OperationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Kind switch
+        {
+            OperationResultKind.Completed or OperationResultKind.NotWaited => Ok,
+            OperationResultKind.Forced => CompletedByForce,
+            _ => Failed,
+        };
+    }
 
     public static int For(AgentCallException error)
     {

@@ -28,6 +28,9 @@ internal static class Lpctl
         new RevertCommand(),
         new ForceCommand(),
         new KickCommand(),
+        new OperationsCommand(),
+        new WaitCommand(),
+        new CancelCommand(),
         new HistoryCommand(),
         new WatchCommand(),
     ];

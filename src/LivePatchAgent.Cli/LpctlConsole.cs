@@ -6,8 +6,11 @@ namespace LivePatchAgent.Cli;
 /// <summary>Where lpctl writes: data to <see cref="Out"/>, messages to <see cref="Error"/>; times in <see cref="TimeZone"/>.</summary>
 internal sealed record LpctlConsole(TextWriter Out, TextWriter Error, TimeZoneInfo TimeZone)
 {
+    /// <summary>Whether stdout is a terminal: only then do long operations draw a live progress line.</summary>
+    public bool OutIsTerminal { get; init; }
+
     /// <summary>The process's own stdout, stderr and local time zone.</summary>
-    public static LpctlConsole ForProcess() => new(OpenStandardOutput(), Console.Error, TimeZoneInfo.Local);
+    public static LpctlConsole ForProcess() => new(OpenStandardOutput(), Console.Error, TimeZoneInfo.Local) { OutIsTerminal = !Console.IsOutputRedirected };
 
     // Console.Out silently drops writes that fail with EPIPE (ConsolePal.Unix), so `lpctl watch | grep -m1 x`
     // would keep running after grep exits. On a pipe or socket, write through a FileStream on fd 1 instead: a

@@ -33,19 +33,6 @@ public sealed class AgentClient : IDisposable
     /// </summary>
     public static readonly TimeSpan ScanCallTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// The daemon's default wait for a load or unload (Limits:OperationTimeout). Used to bound the call when the
-    /// caller gives no timeout and the daemon applies its own.
-    /// </summary>
-    public static readonly TimeSpan DefaultOperationTimeout = TimeSpan.FromSeconds(60);
-
-    /// <summary>
-    /// What a load or unload call may take beyond its operation timeout: the upload, the verification, the module
-    /// removal after the wait, and the answer. Without a margin the client would give up just before the daemon
-    /// reports the outcome it waited for.
-    /// </summary>
-    public static readonly TimeSpan OperationDeadlineMargin = TimeSpan.FromSeconds(15);
-
     private readonly GrpcChannel _channel;
     private readonly Agent.AgentClient _agent;
     private readonly TimeSpan _callTimeout;
@@ -101,59 +88,150 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
-    /// Verifies <paramref name="module"/> and loads exactly those bytes, then waits for the patching transition
-    /// unless <paramref name="noWait"/>. Fails with the reason of the first failed check or the kernel's refusal;
-    /// a transition that is still running at the timeout is not an error (<c>transition_completed</c> is false).
+    /// Starts an operation (a load, unload, install, uninstall, apply, revert, force or kick) and returns at once with
+    /// its id and first state. The daemon runs it, owns its deadline, and keeps it running if this client goes away.
+    /// Checks that need no kernel (a malformed name, a missing confirmation, the journal) fail here with their reason.
     /// </summary>
+    public Task<Operation> StartOperationAsync(StartOperationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var upload = request.RequestCase switch
+        {
+            StartOperationRequest.RequestOneofCase.Load => request.Load.Module.Length,
+            StartOperationRequest.RequestOneofCase.Install => request.Install.Module.Length,
+            _ => 0,
+        };
+        // Only the start is bounded here (the bytes cross the socket); the operation itself has the daemon's deadline.
+        var deadline = upload > 0 && _callTimeout < UploadCallTimeout ? UploadCallTimeout : _callTimeout;
+        return CallAsync((agent, options) => agent.StartOperationAsync(request, options), deadline,
+            upload > 0 ? UploadError(upload) : null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Follows an operation: its state now, every change, and last the state with its result; then the stream ends.
+    /// No deadline: the daemon ends the stream when the operation ends (or when it stops). Cancelling detaches; the
+    /// operation goes on.
+    /// </summary>
+    public async IAsyncEnumerable<Operation> WatchOperationAsync(long id,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var call = _agent.WatchOperation(new WatchOperationRequest { Id = id }, new CallOptions(cancellationToken: cancellationToken));
+        while (true)
+        {
+            Operation next;
+            try
+            {
+                if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    yield break;
+                }
+
+                next = call.ResponseStream.Current;
+            }
+            catch (RpcException ex)
+            {
+                throw Translate(ex, cancellationToken);
+            }
+
+            yield return next;
+        }
+    }
+
+    /// <summary>
+    /// Follows an operation to its end and returns its final state; <paramref name="onUpdate"/> sees every state on
+    /// the way (for a progress line). A stream that ends before the operation did (the daemon stopped) is an error.
+    /// </summary>
+    public async Task<Operation> WaitOperationAsync(long id, Action<Operation>? onUpdate, CancellationToken cancellationToken = default)
+    {
+        Operation? last = null;
+        await foreach (var state in WatchOperationAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            last = state;
+            onUpdate?.Invoke(state);
+            if (state.Done)
+            {
+                return state;
+            }
+        }
+
+        throw new AgentCallException(ErrorReason.DaemonUnreachable.Code, StatusCode.Unavailable,
+            string.Create(CultureInfo.InvariantCulture,
+                $"livepatchd stopped following operation {id} before it ended ({last?.Message ?? "no state received"}); `lpctl wait {id}` follows it again once livepatchd is back"),
+            SocketPath, null);
+    }
+
+    /// <summary>Starts an operation and follows it to its end (<see cref="StartOperationAsync"/>, <see cref="WaitOperationAsync"/>).</summary>
+    public async Task<Operation> RunOperationAsync(StartOperationRequest request, Action<Operation>? onUpdate, CancellationToken cancellationToken = default)
+    {
+        var started = await StartOperationAsync(request, cancellationToken).ConfigureAwait(false);
+        onUpdate?.Invoke(started);
+        return started.Done ? started : await WaitOperationAsync(started.Id, onUpdate, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One operation by id; "operation-not-found" when the daemon does not know it.</summary>
+    public Task<Operation> GetOperationAsync(long id, CancellationToken cancellationToken = default) =>
+        UnaryAsync((agent, options) => agent.GetOperationAsync(new GetOperationRequest { Id = id }, options), cancellationToken);
+
+    /// <summary>The running operations, and with <paramref name="includeFinished"/> the recent finished ones, newest first.</summary>
+    public Task<ListOperationsResponse> ListOperationsAsync(bool includeFinished, CancellationToken cancellationToken = default) =>
+        UnaryAsync((agent, options) => agent.ListOperationsAsync(new ListOperationsRequest { IncludeFinished = includeFinished }, options), cancellationToken);
+
+    /// <summary>Cancels an operation where that is safe; "operation-not-cancellable" says why not otherwise.</summary>
+    public Task<Operation> CancelOperationAsync(long id, CancellationToken cancellationToken = default) =>
+        UnaryAsync((agent, options) => agent.CancelOperationAsync(new CancelOperationRequest { Id = id }, options), cancellationToken);
+
+    /// <summary>
+    /// The failure an operation ended with, as the exception a call would have raised: refused, failed, cancelled and
+    /// interrupted operations; null for the others (completed, forced, reversed, still running, not waited), whose
+    /// result the caller reads.
+    /// </summary>
+    public AgentCallException? FailureOf(Operation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        var result = operation.Result;
+        if (result is null || result.Kind is not (OperationResultKind.Refused or OperationResultKind.Failed or OperationResultKind.Cancelled or OperationResultKind.Interrupted))
+        {
+            return null;
+        }
+
+        var reason = result.Reason.Length > 0 ? result.Reason : ErrorReason.Internal.Code;
+        var status = ErrorReason.Find(reason)?.Category switch
+        {
+            ErrorCategory.InvalidArgument => StatusCode.InvalidArgument,
+            ErrorCategory.NotFound => StatusCode.NotFound,
+            ErrorCategory.AlreadyExists => StatusCode.AlreadyExists,
+            ErrorCategory.PermissionDenied => StatusCode.PermissionDenied,
+            ErrorCategory.Unavailable => StatusCode.Unavailable,
+            ErrorCategory.DeadlineExceeded => StatusCode.DeadlineExceeded,
+            ErrorCategory.Aborted => StatusCode.Aborted,
+            ErrorCategory.ResourceExhausted => StatusCode.ResourceExhausted,
+            ErrorCategory.Internal => StatusCode.Internal,
+            _ => StatusCode.FailedPrecondition,
+        };
+        return new AgentCallException(reason, status, result.Message, SocketPath, null);
+    }
+
+    /// <summary>Loads a module as <see cref="RunOperationAsync"/> does, and answers with the load's detail; a refusal or failure throws.</summary>
     /// <param name="module">The module file's contents.</param>
     /// <param name="fileName">The file's name, for the daemon's messages and journal only.</param>
     /// <param name="noWait">Return once the kernel accepted the module, without waiting for the transition.</param>
-    /// <param name="timeout">
-    /// How long the daemon waits for the transition and retries a busy kernel; null for the daemon's default
-    /// (Limits:OperationTimeout). The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
-    /// </param>
-    /// <param name="cancellationToken">Cancels the call (the daemon stops waiting; a module already loaded stays).</param>
-    public Task<LoadPatchResponse> LoadPatchAsync(byte[] module, string fileName, bool noWait, TimeSpan? timeout,
+    /// <param name="timeout">The deadline the daemon keeps for the load; null for its own (Limits:OperationTimeout).</param>
+    /// <param name="cancellationToken">Stops following (the load goes on in the daemon).</param>
+    public async Task<LoadPatchResponse> LoadPatchAsync(byte[] module, string fileName, bool noWait, TimeSpan? timeout,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(fileName);
-        var request = new LoadPatchRequest { Module = Wrap(module), FileName = fileName, NoWait = noWait };
-        if (timeout is { } value)
-        {
-            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
-        }
-
-        var operation = $"loading {fileName}";
-        return CallAsync((agent, options) => agent.LoadPatchAsync(request, options), OperationDeadline(timeout),
-            error => UploadError(module.Length)(error) ?? OperationDeadlineError(error, operation, timeout),
-            cancellationToken);
+        var request = new LoadPatchRequest { Module = Wrap(module), FileName = fileName, NoWait = noWait, Timeout = Duration(timeout) };
+        return (await RunToDetailAsync(new StartOperationRequest { Load = request }, cancellationToken).ConfigureAwait(false)).Load;
     }
 
-    /// <summary>
-    /// Disables the patch <paramref name="name"/>, waits for its unpatching transition, and removes its module;
-    /// also removes a leftover module (replaced or disabled, still loaded). Fails with "patch-not-found" when
-    /// there is neither.
-    /// </summary>
-    /// <param name="name">The patch (module) name.</param>
-    /// <param name="timeout">
-    /// How long the daemon waits for the transition and for the module to become free; null for its default.
-    /// The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
-    /// </param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    public Task<UnloadPatchResponse> UnloadPatchAsync(string name, TimeSpan? timeout,
-        CancellationToken cancellationToken = default)
+    /// <summary>Unloads a patch (or removes a leftover module); see <see cref="LoadPatchAsync"/> for how it runs.</summary>
+    public async Task<UnloadPatchResponse> UnloadPatchAsync(string name, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var request = new UnloadPatchRequest { Name = name };
-        if (timeout is { } value)
-        {
-            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
-        }
-
-        var operation = $"unloading {name}";
-        return CallAsync((agent, options) => agent.UnloadPatchAsync(request, options), OperationDeadline(timeout),
-            error => OperationDeadlineError(error, operation, timeout), cancellationToken);
+        var request = new UnloadPatchRequest { Name = name, Timeout = Duration(timeout) };
+        return (await RunToDetailAsync(new StartOperationRequest { Unload = request }, cancellationToken).ConfigureAwait(false)).Unload;
     }
 
     /// <summary>
@@ -175,73 +253,38 @@ public sealed class AgentClient : IDisposable
             cancellationToken);
     }
 
-    /// <summary>
-    /// Reverses the running transition of <paramref name="name"/> and waits for the reversed transition; a reversed
-    /// enable then has its module removed. Fails with "no-transition" when the patch is not in transition; a
-    /// reversal still running at the timeout is not an error (<c>completed</c> is false).
-    /// </summary>
-    /// <param name="name">The transitioning patch.</param>
-    /// <param name="timeout">
-    /// How long the daemon waits for the reversal and the module removal; null for its default
-    /// (Limits:OperationTimeout). The call's own deadline is this plus <see cref="OperationDeadlineMargin"/>.
-    /// </param>
-    /// <param name="cancellationToken">Cancels the call (the daemon stops waiting; the reversal goes on).</param>
-    public Task<RevertTransitionResponse> RevertTransitionAsync(string name, TimeSpan? timeout,
-        CancellationToken cancellationToken = default)
+    /// <summary>Reverses the running transition of a patch; a reversed enable then has its module removed.</summary>
+    public async Task<RevertTransitionResponse> RevertTransitionAsync(string name, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var request = new RevertTransitionRequest { Name = name };
-        if (timeout is { } value)
-        {
-            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
-        }
-
-        var operation = $"reverting {name}";
-        return CallAsync((agent, options) => agent.RevertTransitionAsync(request, options), OperationDeadline(timeout),
-            error => OperationDeadlineError(error, operation, timeout), cancellationToken);
+        var request = new RevertTransitionRequest { Name = name, Timeout = Duration(timeout) };
+        return (await RunToDetailAsync(new StartOperationRequest { Revert = request }, cancellationToken).ConfigureAwait(false)).Revert;
     }
 
     /// <summary>
-    /// Forces the running transition of <paramref name="name"/> to complete. The daemon refuses without
-    /// <paramref name="confirm"/> ("confirmation-required"): tasks still inside the old code keep running it, and a
-    /// forced unpatch or replace pins modules that can then never be unloaded until reboot. The answer names them.
+    /// Forces the running transition of a patch to complete. The daemon refuses without <paramref name="confirm"/>
+    /// ("confirmation-required"): tasks still inside the old code keep running it, and a forced unpatch or replace
+    /// pins modules that can then never be unloaded until reboot. The answer names them.
     /// </summary>
-    /// <param name="name">The transitioning patch.</param>
-    /// <param name="confirm">The caller's explicit consent to the consequences.</param>
-    /// <param name="cancellationToken">Cancels the call (a force the kernel already took stays).</param>
-    public Task<ForceTransitionResponse> ForceTransitionAsync(string name, bool confirm,
-        CancellationToken cancellationToken = default)
+    public async Task<ForceTransitionResponse> ForceTransitionAsync(string name, bool confirm, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         var request = new ForceTransitionRequest { Name = name, Confirm = confirm };
-        // The daemon waits for the kernel to finish the forced transition, up to its operation timeout.
-        var operation = $"forcing {name}";
-        return CallAsync((agent, options) => agent.ForceTransitionAsync(request, options), OperationDeadline(null),
-            error => OperationDeadlineError(error, operation, null), cancellationToken);
+        return (await RunToDetailAsync(new StartOperationRequest { Force = request }, cancellationToken).ConfigureAwait(false)).Force;
     }
 
-    /// <summary>
-    /// Kicks the blocked user-space tasks of the running transition of <paramref name="name"/> with SIGSTOP then
-    /// SIGCONT (on 4.16-5.0 kernels the daemon writes the patch's <c>signal</c> attribute instead). Fails with
-    /// "no-transition" when the patch is not in transition.
-    /// </summary>
-    public Task<KickTasksResponse> KickTasksAsync(string name, CancellationToken cancellationToken = default)
+    /// <summary>Kicks the blocked user-space tasks of the running transition of a patch ("no-transition" when there is none).</summary>
+    public async Task<KickTasksResponse> KickTasksAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var request = new KickTasksRequest { Name = name };
-        // A kick queues behind another running operation (a load, a revert) for up to the operation timeout.
-        var operation = $"kicking the tasks blocking {name}";
-        return CallAsync((agent, options) => agent.KickTasksAsync(request, options), OperationDeadline(null),
-            error => OperationDeadlineError(error, operation, null), cancellationToken);
+        return (await RunToDetailAsync(new StartOperationRequest { Kick = new KickTasksRequest { Name = name } }, cancellationToken).ConfigureAwait(false)).Kick;
     }
 
     /// <summary>
-    /// Installs <paramref name="module"/> (a .ko, or a gzip-, xz- or zstd-compressed one) into the daemon's store for
-    /// <paramref name="kernelRelease"/> (null: the running kernel), after verifying it against that kernel. With
-    /// <paramref name="loadNow"/> the daemon also loads it and waits for the transition, so the call's deadline is
-    /// that of a load.
+    /// Installs a module (a .ko, or a gzip-, xz- or zstd-compressed one) into the daemon's store for a kernel release
+    /// (null: the running kernel), after verifying it against that kernel; with <paramref name="loadNow"/> also loads it.
     /// </summary>
-    public Task<InstallPatchResponse> InstallPatchAsync(byte[] module, string fileName, string? kernelRelease,
+    public async Task<InstallPatchResponse> InstallPatchAsync(byte[] module, string fileName, string? kernelRelease,
         bool loadNow, InstallMetadata? metadata, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -253,29 +296,17 @@ public sealed class AgentClient : IDisposable
             KernelRelease = kernelRelease ?? string.Empty,
             LoadNow = loadNow,
             Metadata = metadata ?? new InstallMetadata(),
+            Timeout = Duration(timeout),
         };
-        if (timeout is { } value)
-        {
-            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
-        }
-
-        var operation = $"installing {fileName}";
-        var deadline = loadNow ? OperationDeadline(timeout) : (_callTimeout > UploadCallTimeout ? _callTimeout : UploadCallTimeout);
-        return CallAsync((agent, options) => agent.InstallPatchAsync(request, options), deadline,
-            error => UploadError(module.Length)(error) ?? OperationDeadlineError(error, operation, timeout),
-            cancellationToken);
+        return (await RunToDetailAsync(new StartOperationRequest { Install = request }, cancellationToken).ConfigureAwait(false)).Install;
     }
 
-    /// <summary>
-    /// Removes an installed patch from the store of <paramref name="kernelRelease"/> (null: the running kernel); a
-    /// loaded patch stays loaded. Fails with "not-installed" when there is no such installed patch.
-    /// </summary>
-    public Task<UninstallPatchResponse> UninstallPatchAsync(string name, string? kernelRelease,
-        CancellationToken cancellationToken = default)
+    /// <summary>Removes an installed patch from the store; a loaded patch stays loaded ("not-installed" when there is none).</summary>
+    public async Task<UninstallPatchResponse> UninstallPatchAsync(string name, string? kernelRelease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         var request = new UninstallPatchRequest { Name = name, KernelRelease = kernelRelease ?? string.Empty };
-        return UnaryAsync((agent, options) => agent.UninstallPatchAsync(request, options), cancellationToken);
+        return (await RunToDetailAsync(new StartOperationRequest { Uninstall = request }, cancellationToken).ConfigureAwait(false)).Uninstall;
     }
 
     /// <summary>The installed patches of one kernel release (null: the running one), or of all, with whether each is loaded.</summary>
@@ -303,28 +334,18 @@ public sealed class AgentClient : IDisposable
     }
 
     /// <summary>
-    /// Re-verifies and loads every installed patch of the running kernel that is not loaded, one after the other,
-    /// each waiting for its transition. Refused with "previous-apply-interrupted" while the crash-loop guard holds,
-    /// unless <paramref name="resume"/>. The call's deadline allows several loads.
+    /// Re-verifies and loads every installed patch of the running kernel that is not loaded, one after the other.
+    /// Refused with "previous-apply-interrupted" while the crash-loop guard holds, unless <paramref name="resume"/>.
     /// </summary>
-    public Task<ApplyInstalledResponse> ApplyInstalledAsync(bool resume, TimeSpan? timeout,
-        CancellationToken cancellationToken = default)
+    public async Task<ApplyInstalledResponse> ApplyInstalledAsync(bool resume, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        var request = new ApplyInstalledRequest { Resume = resume };
-        if (timeout is { } value)
-        {
-            request.Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
-        }
-
-        // Each installed patch may take up to the operation timeout; a handful is the common case.
-        var deadline = ApplyDeadline(timeout);
-        return CallAsync((agent, options) => agent.ApplyInstalledAsync(request, options), deadline,
-            error => OperationDeadlineError(error, "applying the installed patches", timeout), cancellationToken);
+        var request = new ApplyInstalledRequest { Resume = resume, Timeout = Duration(timeout) };
+        var final = await RunOperationAsync(new StartOperationRequest { Apply = request }, null, cancellationToken).ConfigureAwait(false);
+        // An apply with failed patches still answers with every patch's result; only a refusal of the whole throws.
+        return final.Result.Kind == OperationResultKind.Failed && final.Apply is { } detail
+            ? detail
+            : FailureOf(final) is { } failure ? throw failure : final.Apply;
     }
-
-    /// <summary>The deadline of an apply call: room for several loads, each with its own timeout.</summary>
-    public static TimeSpan ApplyDeadline(TimeSpan? timeout) =>
-        4 * (timeout ?? DefaultOperationTimeout) + OperationDeadlineMargin;
 
     /// <summary>
     /// The daemon's events as they happen, until the caller cancels or the daemon ends the stream. A connection
@@ -357,9 +378,14 @@ public sealed class AgentClient : IDisposable
 
     public void Dispose() => _channel.Dispose();
 
-    /// <summary>The deadline of an operation call (load, unload, revert, force, kick): its own timeout plus the margin.</summary>
-    public static TimeSpan OperationDeadline(TimeSpan? timeout) =>
-        (timeout ?? DefaultOperationTimeout) + OperationDeadlineMargin;
+    private async Task<Operation> RunToDetailAsync(StartOperationRequest request, CancellationToken cancellationToken)
+    {
+        var final = await RunOperationAsync(request, null, cancellationToken).ConfigureAwait(false);
+        return FailureOf(final) is { } failure ? throw failure : final;
+    }
+
+    private static Google.Protobuf.WellKnownTypes.Duration? Duration(TimeSpan? timeout) =>
+        timeout is { } value ? Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value) : null;
 
     private Task<T> UnaryAsync<T>(Func<Agent.AgentClient, CallOptions, AsyncUnaryCall<T>> call,
         CancellationToken cancellationToken) =>
@@ -399,18 +425,6 @@ public sealed class AgentClient : IDisposable
             ? new AgentCallException(ErrorReason.ModuleTooLarge.Code, exception.StatusCode,
                 string.Create(CultureInfo.InvariantCulture,
                     $"livepatchd refused the upload: the module is {size} bytes, more than it accepts (Limits:MaxModuleSize)"),
-                SocketPath, exception)
-            : null;
-
-    /// <summary>
-    /// An operation that outlives its deadline was accepted by the daemon, so the daemon is not unreachable:
-    /// the operation may still be running, and the user must look before retrying.
-    /// </summary>
-    private AgentCallException? OperationDeadlineError(RpcException exception, string operation, TimeSpan? timeout) =>
-        exception.StatusCode == StatusCode.DeadlineExceeded
-            ? new AgentCallException(ErrorReason.Unknown.Code, exception.StatusCode,
-                string.Create(CultureInfo.InvariantCulture,
-                    $"livepatchd did not answer within {OperationDeadline(timeout).TotalSeconds:0.###} s while {operation}; it may still be in progress: check `lpctl status` and `lpctl list` before retrying"),
                 SocketPath, exception)
             : null;
 

@@ -122,6 +122,8 @@ internal static class DaemonHost
         services.AddSingleton(sp => new KernelSnapshotReader(sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<StateStore>();
         services.AddSingleton<EventHub>();
+        services.AddSingleton<KernelGate>();
+        services.AddSingleton(sp => new BlockingTaskScanner(sp.GetRequiredService<HostPaths>()));
         services.AddSingleton<KernelWatcher>();
         // Registered before Kestrel's hosted service starts, so the first snapshot exists before any request.
         services.AddHostedService(sp => sp.GetRequiredService<KernelWatcher>());
@@ -137,8 +139,15 @@ internal static class DaemonHost
         services.AddSingleton<IKernelModuleLoader, KernelModuleLoader>();
         services.AddSingleton<AuditJournal>();
         services.AddSingleton<IOperationJournal>(sp => sp.GetRequiredService<AuditJournal>());
-        services.AddSingleton<PatchOperations>();
-        services.AddSingleton(sp => new BlockingTaskScanner(sp.GetRequiredService<HostPaths>()));
+        // The write path (docs/architecture.md, "The write path"): every mutation is an operation run by the
+        // OperationRunner; KernelGate serialises the kernel mutations themselves.
+        services.AddSingleton<OperationTracker>();
+        services.AddSingleton<OperationRunner>();
+        services.AddSingleton<TransitionInterventions>();
+        services.AddSingleton<KernelSteps>();
+        services.AddSingleton<PatchLoader>();
+        services.AddSingleton<PatchUnloader>();
+        services.AddSingleton<TransitionControl>();
         services.AddSingleton<ITaskSignaller, TaskSignaller>();
         services.AddSingleton<PinStore>();
         return services;

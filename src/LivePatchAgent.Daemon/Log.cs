@@ -7,60 +7,69 @@ namespace LivePatchAgent.Daemon;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "livepatchd {Version} serving gRPC on {SocketPath} (host root {HostRoot}, kernel {Release}, livepatch {Support})")]
+    [LoggerMessage(LogEvents.Started, LogLevel.Information, "livepatchd {Version} serving gRPC on {SocketPath} (host root {HostRoot}, kernel {Release}, livepatch {Support})")]
     public static partial void Started(ILogger logger, string version, string socketPath, string hostRoot, string release, string support);
 
-    [LoggerMessage(2, LogLevel.Information, "{Message}")]
+    [LoggerMessage(LogEvents.KernelEvent, LogLevel.Information, "{Message}")]
     public static partial void KernelEvent(ILogger logger, string message);
 
-    [LoggerMessage(3, LogLevel.Warning, "cannot read the kernel state: {Path}: {Problem}")]
+    [LoggerMessage(LogEvents.ReadProblem, LogLevel.Warning, "cannot read the kernel state: {Path}: {Problem}")]
     public static partial void ReadProblem(ILogger logger, string path, string problem);
 
-    [LoggerMessage(4, LogLevel.Error, "kernel state poll failed; keeping the previous snapshot")]
+    [LoggerMessage(LogEvents.PollFailed, LogLevel.Error, "kernel state poll failed; keeping the previous snapshot")]
     public static partial void PollFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(5, LogLevel.Information, "removed stale socket {SocketPath} (nothing was listening on it)")]
+    [LoggerMessage(LogEvents.StaleSocketRemoved, LogLevel.Information, "removed stale socket {SocketPath} (nothing was listening on it)")]
     public static partial void StaleSocketRemoved(ILogger logger, string socketPath);
 
-    [LoggerMessage(6, LogLevel.Warning, "livepatch is not supported by the running kernel ({Path} is missing); serving status only")]
+    [LoggerMessage(LogEvents.LivepatchUnsupported, LogLevel.Warning, "livepatch is not supported by the running kernel ({Path} is missing); serving status only")]
     public static partial void LivepatchUnsupported(ILogger logger, string path);
 
-    [LoggerMessage(7, LogLevel.Warning, "request {Method} failed: {Reason}: {Message}")]
+    [LoggerMessage(LogEvents.RequestFailed, LogLevel.Warning, "request {Method} failed: {Reason}: {Message}")]
     public static partial void RequestFailed(ILogger logger, string method, string reason, string message);
 
-    [LoggerMessage(8, LogLevel.Error, "request {Method} failed unexpectedly")]
+    [LoggerMessage(LogEvents.RequestCrashed, LogLevel.Error, "request {Method} failed unexpectedly")]
     public static partial void RequestCrashed(ILogger logger, string method, Exception exception);
 
-    [LoggerMessage(9, LogLevel.Information, "watch subscriber {Subscriber} lagged: {Dropped} event(s) dropped")]
+    [LoggerMessage(LogEvents.SubscriberLagged, LogLevel.Information, "watch subscriber {Subscriber} lagged: {Dropped} event(s) dropped")]
     public static partial void SubscriberLagged(ILogger logger, long subscriber, long dropped);
 
-    [LoggerMessage(10, LogLevel.Information, "livepatchd stopping")]
+    [LoggerMessage(LogEvents.Stopping, LogLevel.Information, "livepatchd stopping")]
     public static partial void Stopping(ILogger logger);
 
-    [LoggerMessage(11, LogLevel.Information, "operation #{Id} {Operation} {Patch} started by {Caller} (sha256 {Sha256})")]
+    [LoggerMessage(LogEvents.OperationStarted, LogLevel.Information, "operation #{Id} {Operation} {Patch} started by {Caller} (sha256 {Sha256})")]
     public static partial void OperationStarted(ILogger logger, long id, string operation, string patch, string caller, string sha256);
 
-    [LoggerMessage(12, LogLevel.Information, "operation #{Id} {Operation} {Patch} finished: {Outcome} ({Reason}): {Message}")]
+    [LoggerMessage(LogEvents.OperationFinished, LogLevel.Information, "operation #{Id} {Operation} {Patch} finished: {Outcome} ({Reason}): {Message}")]
     public static partial void OperationFinished(ILogger logger, long id, string operation, string patch, string outcome, string reason, string message);
 
-    [LoggerMessage(13, LogLevel.Information, "kernel is busy with another transition; retrying {Operation} of {Patch} in {Delay}")]
+    [LoggerMessage(LogEvents.RetryingBusy, LogLevel.Information, "kernel is busy with another transition; retrying {Operation} of {Patch} in {Delay}")]
     public static partial void RetryingBusy(ILogger logger, string operation, string patch, TimeSpan delay);
 
-    [LoggerMessage(14, LogLevel.Warning, "stalled transition of {Patch}: pid {Pid} tid {Tid} ({Comm}, unit {Unit}) blocks it: {HeldBy}")]
+    [LoggerMessage(LogEvents.BlockingTask, LogLevel.Warning, "stalled transition of {Patch}: pid {Pid} tid {Tid} ({Comm}, unit {Unit}) blocks it: {HeldBy}")]
     public static partial void BlockingTask(ILogger logger, string patch, int pid, int tid, string comm, string unit, string heldBy);
 
-    [LoggerMessage(15, LogLevel.Warning, "stalled transition of {Patch} after {Seconds:F0} s: {Step}: {Message}")]
+    [LoggerMessage(LogEvents.SupervisorStep, LogLevel.Warning, "stalled transition of {Patch} after {Seconds:F0} s: {Step}: {Message}")]
     public static partial void SupervisorStep(ILogger logger, string patch, double seconds, string step, string message);
 
-    [LoggerMessage(16, LogLevel.Error, "transition supervisor step failed: {Reason}: {Message}")]
+    [LoggerMessage(LogEvents.SupervisorStepFailed, LogLevel.Error, "transition supervisor step failed: {Reason}: {Message}")]
     public static partial void SupervisorStepFailed(ILogger logger, string reason, string message);
 
-    [LoggerMessage(17, LogLevel.Warning, "permission denied: {Method} called by {Caller} (uid {Uid}, pid {Pid})")]
+    [LoggerMessage(LogEvents.PermissionDenied, LogLevel.Warning, "permission denied: {Method} called by {Caller} (uid {Uid}, pid {Pid})")]
     public static partial void PermissionDenied(ILogger logger, string method, int uid, int pid, string caller);
 
-    [LoggerMessage(18, LogLevel.Warning, "limit reached: uid {Uid} (pid {Pid}) asked for more {What} with {Count} open; the limit is {Limit}")]
+    [LoggerMessage(LogEvents.LimitReached, LogLevel.Warning, "limit reached: uid {Uid} (pid {Pid}) asked for more {What} with {Count} open; the limit is {Limit}")]
     public static partial void LimitReached(ILogger logger, string what, int uid, int pid, int count, int limit);
 
-    [LoggerMessage(19, LogLevel.Warning, "request {Method} from {Caller} exceeded Limits:RequestTimeout ({Timeout}); aborted")]
+    [LoggerMessage(LogEvents.RequestTimedOut, LogLevel.Warning, "request {Method} from {Caller} exceeded Limits:RequestTimeout ({Timeout}); aborted")]
     public static partial void RequestTimedOut(ILogger logger, string method, string caller, TimeSpan timeout);
+
+    [LoggerMessage(LogEvents.OperationCrashed, LogLevel.Error, "operation #{Id} failed with an unexpected error")]
+    public static partial void OperationCrashed(ILogger logger, long id, Exception exception);
+
+    [LoggerMessage(LogEvents.FinishNotJournalled, LogLevel.Error, "operation #{Id} ended, but its finish could not be journalled: {Problem}")]
+    public static partial void FinishNotJournalled(ILogger logger, long id, string problem);
+
+    [LoggerMessage(LogEvents.OperationCancelRequested, LogLevel.Information, "operation #{Id}: cancel requested by {Caller}")]
+    public static partial void OperationCancelRequested(ILogger logger, long id, string caller);
 }

@@ -41,6 +41,9 @@ public sealed class HostPaths
 
     public string KernelCommandLine => Under("proc/cmdline");
 
+    /// <summary>The loaded modules, newest first: the order live patches were registered in.</summary>
+    public string ProcModules => Under("proc/modules");
+
     /// <summary>The running kernel's modules, /lib/modules/&lt;release&gt;.</summary>
     public string KernelModulesDir(string release) => Under(Path.Combine("lib/modules", release));
 

@@ -78,7 +78,7 @@ public sealed class DaemonStoreTests : IDisposable
         File.WriteAllText(Path.Combine(StateDir, CrashLoopGuard.FileName),
             $$"""{"bootId":"{{bootId}}","patch":"{{patch}}","sha256":"{{new string('0', 64)}}","kernelRelease":"{{ModuleImage.Release}}","startedAt":"2026-11-27T23:59:00+00:00"}""");
 
-    private static async Task<StartupApply> WaitForApplyAsync(DaemonHarness daemon, StartupApplyState state = StartupApplyState.Done)
+    private static async Task<StartupApply> WaitForApplyAsync(DaemonHarness daemon, LivePatchAgent.Protocol.V1.StartupApplyState state = LivePatchAgent.Protocol.V1.StartupApplyState.Done)
     {
         StartupApply? apply = null;
         await DaemonHarness.WaitForAsync(async () =>
@@ -331,7 +331,7 @@ public sealed class DaemonStoreTests : IDisposable
         _fixture.Write("proc/cmdline", commandLine + "\n");
 
         await using var daemon = await StartAsync(setting is null ? [] : [setting]);
-        var apply = await WaitForApplyAsync(daemon, StartupApplyState.Disabled);
+        var apply = await WaitForApplyAsync(daemon, LivePatchAgent.Protocol.V1.StartupApplyState.Disabled);
 
         Assert.Equal(reason, apply.Reason);
         Assert.Equal(0, _kernel.LoadCalls);
@@ -347,7 +347,7 @@ public sealed class DaemonStoreTests : IDisposable
         PlantMarker(EarlierBoot, "lp_a");
 
         await using var daemon = await StartAsync();
-        var apply = await WaitForApplyAsync(daemon, StartupApplyState.Interrupted);
+        var apply = await WaitForApplyAsync(daemon, LivePatchAgent.Protocol.V1.StartupApplyState.Interrupted);
         var status = await daemon.Client.GetStatusAsync(new GetStatusRequest());
 
         Assert.Equal(("lp_a", EarlierBoot, "previous-apply-interrupted"), (apply.InterruptedPatch, apply.InterruptedBootId, apply.ErrorReason));
@@ -366,7 +366,7 @@ public sealed class DaemonStoreTests : IDisposable
         Assert.False(File.Exists(Path.Combine(StateDir, CrashLoopGuard.FileName)));
         status = await daemon.Client.GetStatusAsync(new GetStatusRequest());
         Assert.Equal(AgentState.Idle, status.State);
-        Assert.Equal(StartupApplyState.Done, status.StartupApply.State);
+        Assert.Equal(LivePatchAgent.Protocol.V1.StartupApplyState.Done, status.StartupApply.State);
     }
 
     [Fact]
@@ -377,7 +377,7 @@ public sealed class DaemonStoreTests : IDisposable
         Directory.CreateDirectory(StateDir);
         PlantMarker(EarlierBoot, "lp_a");
         await using var daemon = await StartAsync();
-        await WaitForApplyAsync(daemon, StartupApplyState.Interrupted);
+        await WaitForApplyAsync(daemon, LivePatchAgent.Protocol.V1.StartupApplyState.Interrupted);
 
         var uninstall = await daemon.Client.UninstallPatchAsync(new UninstallPatchRequest { Name = "lp_a" });
         var apply = await WaitForApplyAsync(daemon);

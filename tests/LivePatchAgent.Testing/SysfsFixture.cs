@@ -30,6 +30,7 @@ public sealed class SysfsFixture : IDisposable
         fixture.Write("proc/cmdline", "console=ttyS0 quiet\n");
         fixture.Write("sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
         fixture.Write("sys/module/module/parameters/sig_enforce", "N\n");
+        fixture.Write("proc/modules", "virtio_net 73728 0 - Live 0x0000000000000000\nnet_failover 24576 1 virtio_net, Live 0x0000000000000000\n");
         Directory.CreateDirectory(fixture.LivepatchDir);
         return fixture;
     }
@@ -79,6 +80,14 @@ public sealed class SysfsFixture : IDisposable
         }
 
         var module = Path.Combine(Root, "sys/module", name);
+        if (!Directory.Exists(module))
+        {
+            // The kernel lists modules newest first in /proc/modules; a patch's module is new when its patch is.
+            var modules = Path.Combine(Root, "proc/modules");
+            var listed = File.Exists(modules) ? File.ReadAllText(modules) : string.Empty;
+            Write("proc/modules", $"{name} 16384 1 - Live 0x0000000000000000 (OEK)\n" + listed);
+        }
+
         Directory.CreateDirectory(module);
         File.WriteAllText(Path.Combine(module, "refcnt"), "1\n");
         File.WriteAllText(Path.Combine(module, "taint"), "OEK\n");
@@ -104,6 +113,12 @@ public sealed class SysfsFixture : IDisposable
     public SysfsFixture RemoveModule(string module)
     {
         Directory.Delete(Path.Combine(Root, "sys/module", module), recursive: true);
+        var modules = Path.Combine(Root, "proc/modules");
+        if (File.Exists(modules))
+        {
+            Write("proc/modules", string.Concat(File.ReadAllLines(modules).Where(l => l.Split(' ', 2)[0] != module).Select(l => l + "\n")));
+        }
+
         return this;
     }
 

@@ -45,13 +45,13 @@ internal abstract class AgentCommand
         catch (CommandFailedException ex)
         {
             var (message, hint) = ex.Reason is null ? (ex.Message, ex.Hint) : ErrorReport.Describe(ex.Message, ex.Reason, format);
-            ErrorReport.Write(console.Error, message, ex.Hint ?? hint);
+            Fail(console, format, ex.Reason ?? ErrorReason.Internal.Code, ex.Message, message, ex.Hint ?? hint);
             return ExitCodes.Failed;
         }
         catch (AgentCallException ex)
         {
             var (message, hint) = ErrorReport.Describe(ex, format);
-            ErrorReport.Write(console.Error, message, hint);
+            Fail(console, format, ex.Reason, ex.Message, message, hint);
             return ExitCodes.For(ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -67,9 +67,32 @@ internal abstract class AgentCommand
         {
             // The boundary for what lpctl did not foresee: one line, reason "internal", never a stack trace dump.
             var reason = format == OutputFormat.Json ? $" ({ErrorReason.Internal.Code})" : "";
-            ErrorReport.Write(console.Error, $"internal error: {ex.GetType().Name}: {ex.Message}{reason}",
-                "this is a bug in lpctl; please report it with the command line you ran");
+            Fail(console, format, ErrorReason.Internal.Code, $"internal error: {ex.GetType().Name}: {ex.Message}",
+                $"internal error: {ex.GetType().Name}: {ex.Message}{reason}", "this is a bug in lpctl; please report it with the command line you ran");
             return ExitCodes.Failed;
+        }
+    }
+
+    /// <summary>
+    /// A failure: the "lpctl: ..." line (and hint) on stderr, and with <c>-o json</c> also one document on stdout,
+    /// <c>{"schemaVersion":1,"error":{"reason","message","hint"}}</c>, so a script reads the reason, not prose.
+    /// </summary>
+    private static void Fail(LpctlConsole console, OutputFormat format, string reason, string plain, string message, string? hint)
+    {
+        ErrorReport.Write(console.Error, message, hint);
+        if (format != OutputFormat.Json)
+        {
+            return;
+        }
+
+        try
+        {
+            console.Out.Write(JsonOutput.Document(new FailureDocument(new ErrorDocument(reason, plain, hint)), LpctlJsonContext.Default.FailureDocument));
+            console.Out.Flush();
+        }
+        catch (IOException)
+        {
+            // Nobody reads stdout any more; stderr has the message.
         }
     }
 }
@@ -82,6 +105,9 @@ internal sealed class CommandInvocation(AgentClient client, OutputFormat format,
     public OutputFormat Format { get; } = format;
 
     public TimeZoneInfo TimeZone => console.TimeZone;
+
+    /// <summary>Draw live progress lines: a table on a terminal (never JSON, never a pipe).</summary>
+    public bool ShowsProgress => Format == OutputFormat.Table && console.OutIsTerminal;
 
     /// <summary>Writes data to stdout and flushes it, so a reader sees each piece as soon as it is complete.</summary>
     public void Write(string text)

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
 using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
@@ -8,7 +7,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// <c>lpctl apply [--resume] [--timeout SECONDS]</c>: runs start-up apply now. With <c>--resume</c> it also lifts the
 /// crash-loop guard left by an apply that an earlier boot did not survive. Exit 1 when an installed patch failed.
 /// </summary>
-internal sealed class ApplyCommand : AgentCommand
+internal sealed class ApplyCommand : OperationCommand
 {
     private readonly Option<bool> _resume = new("--resume")
     {
@@ -26,24 +25,8 @@ internal sealed class ApplyCommand : AgentCommand
         _timeout,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult) => new()
     {
-        var timeout = parseResult.GetValue(_timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        var response = await invocation.Client
-            .ApplyInstalledAsync(parseResult.GetValue(_resume), timeout, cancellationToken)
-            .ConfigureAwait(false);
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(StoreOutput.ToDocument(response), LpctlJsonContext.Default.ApplyDocument)
-            : StoreOutput.Apply(response));
-        var failed = response.Results.Where(r => r.Outcome == ApplyOutcome.Failed).ToList();
-        if (failed.Count > 0)
-        {
-            throw new CommandFailedException(
-                $"{failed.Count} installed patch(es) failed: " + string.Join(", ", failed.Select(f => $"{f.Name} ({f.Reason})")),
-                failed[0].Reason);
-        }
-
-        return ExitCodes.Ok;
-    }
+        Apply = new ApplyInstalledRequest { Resume = parseResult.GetValue(_resume), Timeout = Timeout(parseResult.GetValue(_timeout)) },
+    };
 }

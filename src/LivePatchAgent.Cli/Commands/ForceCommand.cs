@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Protocol.V1;
 
@@ -10,7 +9,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// on its own, before contacting the daemon, and says what forcing costs. Exit 0 when the forced transition
 /// completed, 1 otherwise (refused, no transition, or still running).
 /// </summary>
-internal sealed class ForceCommand : AgentCommand
+internal sealed class ForceCommand : OperationCommand
 {
     /// <summary>Why forcing needs --yes; the daemon's own refusal says the same.</summary>
     public const string Consequence =
@@ -34,8 +33,7 @@ internal sealed class ForceCommand : AgentCommand
         _yes,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult)
     {
         var name = parseResult.GetRequiredValue(_name);
         if (!parseResult.GetValue(_yes))
@@ -47,29 +45,6 @@ internal sealed class ForceCommand : AgentCommand
                 + $"(\"What force costs\"); to force anyway, run `lpctl force {name} --yes`");
         }
 
-        ForceTransitionResponse response;
-        try
-        {
-            response = await invocation.Client.ForceTransitionAsync(name, confirm: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            invocation.ReportError($"interrupted: the force of {name} may already have reached the kernel",
-                "check with `lpctl status` and `lpctl list` (forced modules show as such)");
-            throw;
-        }
-
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.ForceDocument)
-            : TableOutput.Force(response));
-        if (response.Completed)
-        {
-            return ExitCodes.Ok;
-        }
-
-        throw new CommandFailedException(
-            $"{response.Name} was forced, but its transition is still running",
-            ErrorReason.TransitionTimeout.Code,
-            "the kernel completes a forced transition at its next check; follow it with `lpctl status`");
+        return new StartOperationRequest { Force = new ForceTransitionRequest { Name = name, Confirm = true } };
     }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LivePatchAgent.Cli.Output;
 using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
@@ -11,7 +10,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// gzip/xz/zstd-compressed); livepatchd verifies it against that kernel and stores it, so that it is applied at
 /// every start of the daemon into that kernel. <c>--now</c> also loads it.
 /// </summary>
-internal sealed class InstallCommand : AgentCommand
+internal sealed class InstallCommand : OperationCommand
 {
     private readonly Argument<string> _file = new("FILE")
     {
@@ -56,11 +55,9 @@ internal sealed class InstallCommand : AgentCommand
         _timeout,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult)
     {
         var path = parseResult.GetRequiredValue(_file);
-        var timeout = parseResult.GetValue(_timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         var metadata = parseResult.GetValue(_meta) is { } metaPath ? MetadataFile.Read(metaPath) : new InstallMetadata();
         if (parseResult.GetValue(_replace))
         {
@@ -68,21 +65,18 @@ internal sealed class InstallCommand : AgentCommand
         }
 
         var module = ModuleFile.Read(path);
-        var response = await invocation.Client
-            .InstallPatchAsync(module, Path.GetFullPath(path), parseResult.GetValue(_kernel), parseResult.GetValue(_now),
-                metadata, timeout, cancellationToken)
-            .ConfigureAwait(false);
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(StoreOutput.ToDocument(response), LpctlJsonContext.Default.InstallDocument)
-            : StoreOutput.Install(response));
-        if (response.Load is { } load && !TableOutput.LoadSucceeded(load, noWait: false))
+        return new StartOperationRequest
         {
-            throw new CommandFailedException(
-                $"{response.Installed?.Name} is installed, but its load did not end enabled: {load.Message}",
-                hint: "follow it with `lpctl status` and `lpctl blocking`");
-        }
-
-        return ExitCodes.Ok;
+            Install = new InstallPatchRequest
+            {
+                Module = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(module),
+                FileName = Path.GetFullPath(path),
+                KernelRelease = parseResult.GetValue(_kernel) ?? string.Empty,
+                LoadNow = parseResult.GetValue(_now),
+                Metadata = metadata,
+                Timeout = Timeout(parseResult.GetValue(_timeout)),
+            },
+        };
     }
 }
 

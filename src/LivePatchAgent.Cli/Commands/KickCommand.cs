@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
 
@@ -9,7 +9,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// instead). Kernel threads cannot be kicked. Exit 0 when the daemon kicked (even nobody); 1 when the patch is not
 /// in transition ("no-transition").
 /// </summary>
-internal sealed class KickCommand : AgentCommand
+internal sealed class KickCommand : OperationCommand
 {
     private readonly Argument<string> _name = OptionParsers.Name("The transitioning patch, as `lpctl status` shows it");
 
@@ -21,15 +21,8 @@ internal sealed class KickCommand : AgentCommand
         _name,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult) => new()
     {
-        var response = await invocation.Client
-            .KickTasksAsync(parseResult.GetRequiredValue(_name), cancellationToken)
-            .ConfigureAwait(false);
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.KickDocument)
-            : TableOutput.Kick(response));
-        return ExitCodes.Ok;
-    }
+        Kick = new KickTasksRequest { Name = parseResult.GetRequiredValue(_name) },
+    };
 }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
-using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
@@ -11,7 +9,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// Exit 0 when the reversal completed, 1 when it is still running at the timeout or the patch is not in
 /// transition ("no-transition").
 /// </summary>
-internal sealed class RevertCommand : AgentCommand
+internal sealed class RevertCommand : OperationCommand
 {
     private readonly Argument<string> _name = OptionParsers.Name("The patch whose transition to reverse, as `lpctl status` shows it");
 
@@ -28,36 +26,8 @@ internal sealed class RevertCommand : AgentCommand
         _timeout,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult) => new()
     {
-        var name = parseResult.GetRequiredValue(_name);
-        var timeout = parseResult.GetValue(_timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        RevertTransitionResponse response;
-        try
-        {
-            response = await invocation.Client.RevertTransitionAsync(name, timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Interrupting lpctl stops the daemon's wait, not the kernel's reversal.
-            invocation.ReportError($"interrupted: the revert of {name} may already have reached the kernel",
-                "check with `lpctl status` and `lpctl list` before retrying");
-            throw;
-        }
-
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.RevertDocument)
-            : TableOutput.Revert(response));
-        if (response.Completed)
-        {
-            return ExitCodes.Ok;
-        }
-
-        throw new CommandFailedException(
-            $"the reversed transition of {response.Name} is still running",
-            ErrorReason.TransitionTimeout.Code,
-            "it goes on in the kernel: see what holds it with `lpctl blocking` and follow it with `lpctl status`; "
-            + "see docs/operations.md for a stalled transition");
-    }
+        Revert = new RevertTransitionRequest { Name = parseResult.GetRequiredValue(_name), Timeout = Timeout(parseResult.GetValue(_timeout)) },
+    };
 }

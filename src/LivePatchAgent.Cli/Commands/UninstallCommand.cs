@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
+using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
 
@@ -7,7 +7,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// <c>lpctl uninstall NAME [--kernel RELEASE]</c>: removes an installed patch from the store, so it is no longer
 /// applied at start. A loaded patch stays loaded (<c>lpctl unload</c> removes it from the kernel).
 /// </summary>
-internal sealed class UninstallCommand : AgentCommand
+internal sealed class UninstallCommand : OperationCommand
 {
     private readonly Argument<string> _name = OptionParsers.Name("The installed patch, as `lpctl list --installed` shows it");
 
@@ -25,15 +25,8 @@ internal sealed class UninstallCommand : AgentCommand
         _kernel,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult) => new()
     {
-        var response = await invocation.Client
-            .UninstallPatchAsync(parseResult.GetRequiredValue(_name), parseResult.GetValue(_kernel), cancellationToken)
-            .ConfigureAwait(false);
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(StoreOutput.ToDocument(response), LpctlJsonContext.Default.UninstallDocument)
-            : StoreOutput.Uninstall(response));
-        return ExitCodes.Ok;
-    }
+        Uninstall = new UninstallPatchRequest { Name = parseResult.GetRequiredValue(_name), KernelRelease = parseResult.GetValue(_kernel) ?? string.Empty },
+    };
 }

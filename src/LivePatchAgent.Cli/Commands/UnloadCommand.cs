@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LivePatchAgent.Cli.Output;
 using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Cli.Commands;
@@ -8,7 +7,7 @@ namespace LivePatchAgent.Cli.Commands;
 /// <c>lpctl unload NAME [--timeout SECONDS]</c>: disables the patch, waits for its unpatching transition and
 /// removes its module; also removes a leftover module (replaced or disabled, still loaded).
 /// </summary>
-internal sealed class UnloadCommand : AgentCommand
+internal sealed class UnloadCommand : OperationCommand
 {
     private readonly Argument<string> _name = OptionParsers.Name(
         "The patch (module) name, as `lpctl list` shows it (a patch or a leftover module)");
@@ -26,26 +25,8 @@ internal sealed class UnloadCommand : AgentCommand
         _timeout,
     };
 
-    protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
-        CancellationToken cancellationToken)
+    protected override StartOperationRequest BuildRequest(ParseResult parseResult) => new()
     {
-        var name = parseResult.GetRequiredValue(_name);
-        var timeout = parseResult.GetValue(_timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        UnloadPatchResponse response;
-        try
-        {
-            response = await invocation.Client.UnloadPatchAsync(name, timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            invocation.ReportError($"interrupted: {name} may already be disabled or removed",
-                "check with `lpctl list` and `lpctl status` before retrying");
-            throw;
-        }
-
-        invocation.Write(invocation.Format == OutputFormat.Json
-            ? JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.UnloadDocument)
-            : TableOutput.Unload(response));
-        return ExitCodes.Ok;
-    }
+        Unload = new UnloadPatchRequest { Name = parseResult.GetRequiredValue(_name), Timeout = Timeout(parseResult.GetValue(_timeout)) },
+    };
 }

@@ -48,7 +48,14 @@ internal sealed record KernelDocument(
     string? BuildId);
 
 /// <summary>The running transition, inside <see cref="StatusDocument"/>.</summary>
-internal sealed record TransitionDocument(string? Patch, bool Patching, DateTime? StartedAt, double? ElapsedSeconds);
+internal sealed record TransitionDocument(string? Patch, bool Patching, DateTime? StartedAt, double? ElapsedSeconds)
+{
+    /// <summary>Tasks switched of all tasks, counted while it runs; null before the first count.</summary>
+    public ProgressDocument? Progress { get; init; }
+
+    /// <summary>While it is stalled: the first task that blocks it, e.g. "cat 1234 in lpdemo_sleeper_wait".</summary>
+    public string? Blocking { get; init; }
+}
 
 /// <summary>A problem the daemon met while reading the kernel.</summary>
 internal sealed record ProblemDocument(string? Path, string Message);
@@ -80,13 +87,14 @@ internal sealed record PatchDocument(
     uint? StackOrder,
     IReadOnlyList<PatchObjectDocument> Objects,
     ModuleDocument? Module,
-    bool Forced);
+    bool Forced,
+    string? StackOrderSource);
 
 /// <summary>A patched object (vmlinux or a module).</summary>
 internal sealed record PatchObjectDocument(string Name, bool? Patched, IReadOnlyList<PatchFunctionDocument> Functions);
 
-/// <summary>A replaced function.</summary>
-internal sealed record PatchFunctionDocument(string Name, uint Sympos);
+/// <summary>A replaced function; <c>servedBy</c> is the patch whose version of it runs now (null: none, or unknown).</summary>
+internal sealed record PatchFunctionDocument(string Name, uint Sympos, string? ServedBy);
 
 /// <summary>The patch's module facts from /sys/module.</summary>
 internal sealed record ModuleDocument(int? Refcnt, string? Taint, string? Srcversion, string? Initstate);
@@ -165,6 +173,15 @@ internal sealed record LoadDocument(
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
 
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
+
     /// <summary>Modules this load replaced atomically and then removed (their reference count was 0).</summary>
     public IReadOnlyList<string> RemovedLeftovers { get; init; } = [];
 }
@@ -174,6 +191,15 @@ internal sealed record UnloadDocument(string Name, bool WasLeftover, double? Ela
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>
@@ -239,6 +265,15 @@ internal sealed record RevertDocument(string Name, bool Completed, bool ModuleRe
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>The output of <c>lpctl -o json force NAME --yes</c>; <c>pinned</c> are the modules kept until reboot.</summary>
@@ -246,6 +281,15 @@ internal sealed record ForceDocument(string Name, IReadOnlyList<string> Pinned, 
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>The output of <c>lpctl -o json kick NAME</c>; <c>method</c> is sigstop-sigcont or signal-attribute.</summary>
@@ -255,6 +299,66 @@ internal sealed record KickDocument(
     uint KernelThreadsSkipped,
     string? Method,
     string? Message)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
+}
+
+/// <summary>One operation (lpctl operations, and every mutation's document).</summary>
+internal sealed record OperationDocument(
+    long Id,
+    string Kind,
+    string? Patch,
+    string Phase,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
+    double? ElapsedSeconds,
+    double? TimeoutSeconds,
+    string? Caller,
+    string Message,
+    bool Done,
+    ProgressDocument? Progress,
+    string? Blocking,
+    uint BlockingTasks,
+    ResultDocument? Result);
+
+/// <summary>A transition's progress: tasks switched of all tasks.</summary>
+internal sealed record ProgressDocument(uint TasksTotal, uint TasksPending, uint TasksSwitched);
+
+/// <summary>
+/// An operation's one result: <c>kind</c> is completed, forced, reversed, still-running, not-waited, refused, failed,
+/// cancelled or interrupted; <c>reason</c> is the error reason when it did not complete.
+/// </summary>
+internal sealed record ResultDocument(string Kind, string? Reason, string Message, string? By, IReadOnlyList<string> OldCodeTasks, IReadOnlyList<string> Pinned);
+
+/// <summary>What failed: the reason (docs/errors.md), the message, and what to do.</summary>
+internal sealed record ErrorDocument(string Reason, string Message, string? Hint);
+
+/// <summary>The output of any command that fails with <c>-o json</c>, when it has no document of its own.</summary>
+internal sealed record FailureDocument(ErrorDocument Error)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>The end of an operation that produced nothing of its own kind (e.g. refused before it read the module).</summary>
+internal sealed record OperationEndDocument(OperationDocument Operation, ResultDocument? Result, ErrorDocument? Error)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>The output of <c>lpctl -o json operations</c>.</summary>
+internal sealed record OperationListDocument(IReadOnlyList<OperationDocument> Operations)
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
@@ -284,5 +388,8 @@ internal sealed record KickDocument(
 [JsonSerializable(typeof(InstalledListDocument))]
 [JsonSerializable(typeof(ApplyDocument))]
 [JsonSerializable(typeof(HistoryDocument))]
+[JsonSerializable(typeof(FailureDocument))]
+[JsonSerializable(typeof(OperationEndDocument))]
+[JsonSerializable(typeof(OperationListDocument))]
 [JsonSerializable(typeof(LivePatchAgent.Cli.Commands.HealthCheckDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -40,6 +40,10 @@ internal static class JsonOutput
                     transition.Patching,
                     ToDateTime(transition.StartedAt),
                     ToSeconds(transition.Elapsed))
+                {
+                    Progress = transition.Progress is { } p ? new ProgressDocument(p.TasksTotal, p.TasksPending, p.TasksTotal - p.TasksPending) : null,
+                    Blocking = ProtocolNames.NullIfEmpty(transition.Blocking),
+                }
                 : null,
             SnapshotTime: ToDateTime(status.SnapshotTime),
             Problems: [.. status.Problems.Select(p => new ProblemDocument(ProtocolNames.NullIfEmpty(p.Path), p.Message))],
@@ -93,10 +97,11 @@ internal static class JsonOutput
                 .. patch.Objects.Select(o => new PatchObjectDocument(
                     o.Name,
                     o.HasPatched ? o.Patched : null,
-                    [.. o.Functions.Select(f => new PatchFunctionDocument(f.Name, f.Sympos))])),
+                    [.. o.Functions.Select(f => new PatchFunctionDocument(f.Name, f.Sympos, ProtocolNames.NullIfEmpty(f.ServedBy)))])),
             ],
             Module: ToDocument(patch.Module),
-            Forced: patch.Forced);
+            Forced: patch.Forced,
+            StackOrderSource: ProtocolNames.NullIfEmpty(patch.StackOrderSource));
     }
 
     private static ModuleDocument? ToDocument(ModuleFacts? module) =>
@@ -176,6 +181,7 @@ internal static class JsonOutput
             Verification: response.Verification is { } verification ? ToVerification(verification) : null)
         {
             RemovedLeftovers = [.. response.RemovedLeftovers],
+            Result = response.Result is { } result ? OperationOutput.ToDocument(result) : null,
         };
     }
 

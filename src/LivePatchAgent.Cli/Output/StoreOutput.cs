@@ -51,7 +51,6 @@ internal static class StoreOutput
             block.Add("Loaded", load.Patch is { } patch ? ProtocolNames.Of(patch.State) : "no");
         }
 
-        block.Add("Message", Known(response.Message));
         return block.ToString();
     }
 
@@ -115,7 +114,6 @@ internal static class StoreOutput
             text.Append(table);
         }
 
-        text.Append(TerminalText.Escape(response.Message)).Append('\n');
         return text.ToString();
     }
 
@@ -244,6 +242,15 @@ internal sealed record InstallDocument(
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>The output of <c>lpctl -o json uninstall NAME</c>.</summary>
@@ -251,6 +258,15 @@ internal sealed record UninstallDocument(string Name, string KernelRelease, bool
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>The output of <c>lpctl -o json list --installed</c>.</summary>
@@ -265,6 +281,15 @@ internal sealed record ApplyDocument(IReadOnlyList<ApplyResultDocument> Results,
 {
     [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+
+    /// <summary>The operation this was: id, kind, phase, times (docs/api.md, "Operations").</summary>
+    public OperationDocument? Operation { get; init; }
+
+    /// <summary>Its one result, as the daemon set it.</summary>
+    public ResultDocument? Result { get; init; }
+
+    /// <summary>Set when lpctl exits non-zero: the reason, message and hint, as for any failure.</summary>
+    public ErrorDocument? Error { get; init; }
 }
 
 /// <summary>One installed patch; <c>loaded</c> says whether it is registered in the running kernel now.</summary>

@@ -146,9 +146,7 @@ internal static class TableOutput
             .Add("Replace", patch.HasReplace
                 ? (patch.Replace ? "yes (cumulative: replaces all other patches)" : "no")
                 : "unknown (the kernel does not say)")
-            .Add("Stack order", patch.HasStackOrder
-                ? patch.StackOrder.ToString(CultureInfo.InvariantCulture)
-                : "unknown (the kernel does not say)")
+            .Add("Stack order", StackOrderText(patch))
             .Add("Module", ModuleText(patch))
             .Add("Objects", $"{Plural(patch.Objects.Count, "object")}, {Plural(functionCount, "function")}");
 
@@ -162,11 +160,32 @@ internal static class TableOutput
             foreach (var function in patchObject.Functions)
             {
                 text.Append("    ").Append(TerminalText.Escape(function.Name))
-                    .Append("  sympos ").Append(function.Sympos.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                    .Append("  sympos ").Append(function.Sympos.ToString(CultureInfo.InvariantCulture));
+                if (function.ServedBy.Length > 0 && function.ServedBy != patch.Name)
+                {
+                    text.Append("  hidden by ").Append(TerminalText.Escape(function.ServedBy)).Append(" (higher in the stack: its version runs)");
+                }
+
+                text.Append('\n');
             }
         }
 
         return text.ToString();
+    }
+
+    private static string StackOrderText(Patch patch)
+    {
+        if (!patch.HasStackOrder)
+        {
+            return "unknown (neither stack_order nor /proc/modules could be read)";
+        }
+
+        var order = patch.StackOrder.ToString(CultureInfo.InvariantCulture);
+        var hidden = patch.Objects.SelectMany(o => o.Functions).Count(f => f.ServedBy.Length > 0 && f.ServedBy != patch.Name);
+        var source = patch.StackOrderSource == "module-load-order" ? " (load order, from /proc/modules)" : string.Empty;
+        return hidden > 0
+            ? $"{order}{source}; hidden for {Plural(hidden, "function")} by a patch above it"
+            : $"{order}{source}";
     }
 
     /// <summary>
@@ -206,7 +225,7 @@ internal static class TableOutput
     }
 
     /// <summary>The outcome of <c>lpctl load</c>: what was loaded, its state and how its transition went.</summary>
-    public static string Load(LoadPatchResponse response, bool noWait)
+    public static string Load(LoadPatchResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
         var module = response.Verification?.Module;
@@ -215,11 +234,9 @@ internal static class TableOutput
             .Add("State", response.Patch is { } patch
                 ? ProtocolNames.Of(patch.State)
                 : "gone (no longer in /sys/kernel/livepatch)")
-            .Add("Transition", LoadTransitionText(response, noWait))
             .Add("Elapsed", response.Elapsed is null ? UnknownText : DurationText(response.Elapsed.ToTimeSpan()))
             .Add("Signer", SignerText(module?.Signature))
-            .Add("SHA-256", Known(module?.Sha256 ?? ""))
-            .Add("Message", Known(response.Message));
+            .Add("SHA-256", Known(module?.Sha256 ?? ""));
         if (response.RemovedLeftovers.Count > 0)
         {
             block.Add("Removed leftovers", string.Join(", ", response.RemovedLeftovers) + " (replaced by this patch, no longer used)");
@@ -231,24 +248,6 @@ internal static class TableOutput
     }
 
     /// <summary>Whether a load succeeded as the user asked: accepted, and (when waited for) fully enabled.</summary>
-    public static bool LoadSucceeded(LoadPatchResponse response, bool noWait)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        return noWait || (response.TransitionCompleted && response.Patch is { Enabled: true });
-    }
-
-    /// <summary>The outcome of <c>lpctl unload</c>, on one line: "unloaded lpdemo_v1 in 1.2s".</summary>
-    public static string Unload(UnloadPatchResponse response)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var message = TerminalText.Escape(string.IsNullOrEmpty(response.Message)
-            ? (response.WasLeftover ? $"removed leftover module {response.Name}" : $"unloaded {response.Name}")
-            : response.Message);
-        return response.Elapsed is null
-            ? message + "\n"
-            : $"{message} in {DurationText(response.Elapsed.ToTimeSpan())}\n";
-    }
-
     /// <summary>
     /// One line per event: local time, kind, patch, message. A stall event leads its message with how long the
     /// transition has run and how many threads block it: <c>45 s, 1 blocking task: ...</c>.
@@ -377,36 +376,13 @@ internal static class TableOutput
         }
     }
 
-    /// <summary>The outcome of <c>lpctl revert</c>, on one line.</summary>
-    public static string Revert(RevertTransitionResponse response)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var message = response.Message.Length > 0
-            ? response.Message
-            : (response.Completed, response.ModuleRemoved) switch
-            {
-                (true, true) => $"reverted {response.Name}: the patching transition was reversed and the module removed",
-                (true, false) => $"reverted {response.Name}: the transition was reversed",
-                (false, _) => $"reversing {response.Name}: the reversed transition is still running",
-            };
-        return TerminalText.Escape(message) + "\n";
-    }
-
-    /// <summary>
-    /// The outcome of <c>lpctl force</c>: whether the transition completed, then the modules the force pinned, on
-    /// their own line, since they are the lasting cost.
-    /// </summary>
+    /// <summary>What <c>lpctl force</c> pinned, on a line of its own, since it is the lasting cost.</summary>
     public static string Force(ForceTransitionResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var name = TerminalText.Escape(response.Name);
-        var text = new StringBuilder(response.Completed
-            ? $"forced {name}: its transition completed\n"
-            : $"forced {name}, but its transition has not completed yet\n");
-        text.Append(response.Pinned.Count == 0
+        return response.Pinned.Count == 0
             ? "no module is pinned\n"
-            : $"pinned until reboot: {TerminalText.Escape(string.Join(", ", response.Pinned))}\n");
-        return text.ToString();
+            : $"pinned until reboot: {TerminalText.Escape(string.Join(", ", response.Pinned))}\n";
     }
 
     /// <summary>The outcome of <c>lpctl kick</c>: how, which processes, and the kernel threads left alone.</summary>
@@ -427,8 +403,7 @@ internal static class TableOutput
                 : signalAttribute ? "every blocked task, by the kernel" : "none")
             .Add("Kernel threads", response.KernelThreadsSkipped > 0
                 ? Plural(response.KernelThreadsSkipped, "skipped kernel thread") + " (signals cannot kick them)"
-                : "none skipped")
-            .Add("Message", Known(response.Message));
+                : "none skipped");
         return block.ToString();
     }
 
@@ -484,6 +459,15 @@ internal static class TableOutput
         if (transition.StartedAt is not null)
         {
             text.Append(" (since ").Append(LocalTime(transition.StartedAt, zone)).Append(')');
+        }
+
+        if (transition.Progress is { } progress)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; {progress.TasksTotal - progress.TasksPending}/{progress.TasksTotal} tasks switched");
+            if (transition.Blocking.Length > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", {progress.TasksPending} blocking ({transition.Blocking})");
+            }
         }
 
         return text.ToString();
@@ -647,15 +631,6 @@ internal static class TableOutput
             text.Append("warning: ").Append(TerminalText.Escape(warning)).Append('\n');
         }
     }
-
-    private static string LoadTransitionText(LoadPatchResponse response, bool noWait) =>
-        (noWait, response.TransitionCompleted, response.Patch) switch
-        {
-            (true, _, _) => "not waited for (--no-wait); follow it with `lpctl status` or `lpctl watch`",
-            (false, true, { Enabled: true }) => "completed",
-            (false, true, _) => "reversed: the patch is not enabled",
-            (false, false, _) => "still running at the timeout",
-        };
 
     private static string PatchStateText(Patch patch) =>
         patch.Forced ? $"{ProtocolNames.Of(patch.State)}, {ForcedText}" : ProtocolNames.Of(patch.State);

@@ -76,8 +76,8 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
 
     public static readonly ErrorReason TransitionInProgress = new(
         "transition-in-progress", ErrorCategory.Aborted,
-        "Another live patch is in transition (EBUSY); the kernel allows one transition at a time. livepatchd retried until its deadline.",
-        "Wait for the running transition (`lpctl status`, `lpctl blocking`), then retry.");
+        "Another live patch's transition was still running at the operation's deadline; the kernel runs one transition at a time. livepatchd waited for it to end (it does not hand the kernel a module it must refuse) and retried if the kernel still answered EBUSY. The message names the patch in the way.",
+        "Wait for that transition (`lpctl status`, `lpctl blocking`), then retry; a longer `--timeout` waits longer.");
 
     public static readonly ErrorReason KernelRejectedSignature = new(
         "kernel-rejected-signature", ErrorCategory.FailedPrecondition,
@@ -179,6 +179,36 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "The daemon answered with an error that carries no reason this client knows (e.g. a newer daemon).",
         "Read the message; upgrade lpctl to match the daemon.");
 
+    public static readonly ErrorReason PatchRefusedItself = new(
+        "patch-refused-itself", ErrorCategory.FailedPrecondition,
+        "The patch module's own code declined to apply: its init function or a pre-patch callback returned an error (ENODEV, ENXIO, ECANCELED) after checking the system. The module is sound and built for this kernel; the patch decided this system is not one it should change.",
+        "Read `dmesg`: the livepatch core logs \"pre-patch callback failed for object ...\" and the patch's callback usually says why. Ask the patch's author what condition it checks; rebuilding will not help.");
+
+    public static readonly ErrorReason TransitionReversed = new(
+        "transition-reversed", ErrorCategory.Aborted,
+        "The operation's transition was reversed before it completed: by the stall policy (Transitions:OnStall=revert), by an operator's `lpctl revert` or `lpctl unload`, or by a write to sysfs. What was asked did not take effect; the message says who reversed it.",
+        "Find what blocked the transition (`lpctl history`, the journal's stall entries), then try again when it is gone.");
+
+    public static readonly ErrorReason TransitionForced = new(
+        "transition-forced", ErrorCategory.FailedPrecondition,
+        "The operation completed, but only because its transition was forced (Transitions:OnStall=force or `lpctl force`): tasks that were still blocked may keep running the old code, and the forced modules are pinned until reboot. `lpctl` exits 5.",
+        "Check the tasks the message names (restart them to be sure they run the new code); see docs/operations.md, \"What force costs\".");
+
+    public static readonly ErrorReason OperationCancelled = new(
+        "operation-cancelled", ErrorCategory.Aborted,
+        "The operation was cancelled (`lpctl cancel`) where that was safe, or livepatchd stopped while it waited. The message says whether anything reached the kernel.",
+        "Check `lpctl status`; start the operation again if it is still wanted.");
+
+    public static readonly ErrorReason OperationNotCancellable = new(
+        "operation-not-cancellable", ErrorCategory.FailedPrecondition,
+        "The operation cannot be cancelled now: the kernel is loading its module or running its transition, and stopping the operation would not stop the kernel.",
+        "Use what the message names instead (`lpctl revert NAME` reverses a transition), or wait for it with `lpctl wait ID`.");
+
+    public static readonly ErrorReason OperationNotFound = new(
+        "operation-not-found", ErrorCategory.NotFound,
+        "No running or recent operation has that id (livepatchd keeps the last 100 in memory; older ones are in the audit journal).",
+        "List them with `lpctl operations`; see older ones with `lpctl history`.");
+
     /// <summary>Every reason, for lookup and for the documentation check.</summary>
     public static ImmutableArray<ErrorReason> All { get; } =
     [
@@ -216,6 +246,12 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         Internal,
         DaemonUnreachable,
         Unknown,
+        PatchRefusedItself,
+        TransitionReversed,
+        TransitionForced,
+        OperationCancelled,
+        OperationNotCancellable,
+        OperationNotFound,
     ];
 
     public static ErrorReason? Find(string code) => All.FirstOrDefault(r => r.Code == code);

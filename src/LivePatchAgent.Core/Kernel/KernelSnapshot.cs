@@ -21,6 +21,9 @@ public sealed record KernelSnapshot
     /// </summary>
     public ImmutableArray<LeftoverModule> Leftovers { get; init; } = [];
 
+    /// <summary>While a transition runs: how many tasks have switched (from /proc/*/task/*/patch_state); else null.</summary>
+    public TransitionProgress? Progress { get; init; }
+
     /// <summary>Values that could not be read or parsed, each with its path.</summary>
     public ImmutableArray<ReadProblem> Problems { get; init; } = [];
 
@@ -28,6 +31,14 @@ public sealed record KernelSnapshot
     public LivePatch? TransitioningPatch => Patches.FirstOrDefault(p => p.Transition);
 
     public LivePatch? FindPatch(string name) => Patches.FirstOrDefault(p => p.Name == name);
+}
+
+/// <summary>How far the running transition has come: the tasks still in the old state, of all tasks.</summary>
+/// <param name="TasksTotal">Every task /proc shows (the per-CPU idle tasks are not there).</param>
+/// <param name="TasksPending">Tasks whose patch_state is not yet the transition's target.</param>
+public sealed record TransitionProgress(int TasksTotal, int TasksPending)
+{
+    public int TasksSwitched => TasksTotal - TasksPending;
 }
 
 /// <summary>A loaded live patch module without a /sys/kernel/livepatch directory.</summary>

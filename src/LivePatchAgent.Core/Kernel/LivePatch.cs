@@ -16,8 +16,16 @@ public sealed record LivePatch
     /// <summary>The <c>replace</c> attribute (6.11+); null when the kernel has no such attribute.</summary>
     public bool? Replace { get; init; }
 
-    /// <summary>The <c>stack_order</c> attribute (6.14+); null when the kernel has no such attribute.</summary>
+    /// <summary>
+    /// The patch's 1-based position in the kernel's stack of patches (1 = loaded first; the highest serves a function
+    /// several patches replace); null when unknown. Linux 6.14+ says it in <c>stack_order</c>; on older kernels it is
+    /// the order the modules were loaded in (/proc/modules lists them newest first). <see cref="StackOrderSource"/>
+    /// says which.
+    /// </summary>
     public int? StackOrder { get; init; }
+
+    /// <summary>Where <see cref="StackOrder"/> comes from.</summary>
+    public StackOrderSource StackOrderSource { get; init; }
 
     public ImmutableArray<PatchObject> Objects { get; init; } = [];
 
@@ -35,6 +43,19 @@ public sealed record LivePatch
     /// <summary>Every function the patch replaces, with the object it belongs to.</summary>
     public IEnumerable<(PatchObject Object, PatchFunction Function)> Functions =>
         Objects.SelectMany(o => o.Functions.Select(f => (o, f)));
+}
+
+/// <summary>Where a patch's stack position was learnt.</summary>
+public enum StackOrderSource
+{
+    /// <summary>Not known: neither the attribute nor the module list could be read.</summary>
+    Unknown,
+
+    /// <summary>The kernel's <c>stack_order</c> attribute (Linux 6.14+).</summary>
+    Sysfs,
+
+    /// <summary>The order the patch modules were loaded in, from /proc/modules (the kernel registers them in that order).</summary>
+    ModuleLoadOrder,
 }
 
 /// <summary>A patched object: "vmlinux" or a module name.</summary>

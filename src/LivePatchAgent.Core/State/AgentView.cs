@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using LivePatchAgent.Core.Kernel;
 
 namespace LivePatchAgent.Core.State;
@@ -21,8 +22,36 @@ public sealed record AgentView
     /// <summary>Modules pinned by a forced transition in this boot (never removable until reboot).</summary>
     public IReadOnlySet<string> ForcedModules { get; init; } = new HashSet<string>();
 
-    /// <summary>Conditions that make the daemon less than fully useful, e.g. "the D-Bus connection is lost".</summary>
-    public IReadOnlyList<string> DegradedReasons { get; init; } = [];
+    /// <summary>
+    /// Conditions that make the daemon less than fully useful, e.g. "the D-Bus connection is lost", keyed by the
+    /// source that raised them (<see cref="DegradedSource"/>).
+    /// </summary>
+    public ImmutableSortedDictionary<string, string> Degraded { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>The degraded reasons' messages, in the order of their sources.</summary>
+    public IReadOnlyList<string> DegradedReasons => [.. Degraded.Values];
+
+    /// <summary>Start-up apply's status.</summary>
+    public StartupApplyStatus StartupApply { get; init; } = StartupApplyStatus.Pending;
+
+    /// <summary>For every replaced function, the patch whose version runs now (<see cref="FunctionOwnership"/>).</summary>
+    public ImmutableDictionary<PatchedFunction, string> FunctionOwners
+    {
+        get
+        {
+            // Computed once per snapshot; keyed by it, so a view copied with another snapshot never sees a stale answer.
+            var cached = _owners;
+            if (cached is null || !ReferenceEquals(cached.Snapshot, Snapshot))
+            {
+                cached = new OwnersOf(Snapshot, FunctionOwnership.Serving(Snapshot));
+                _owners = cached;
+            }
+
+            return cached.Owners;
+        }
+    }
+
+    private OwnersOf? _owners;
 
     public int PatchCount => Snapshot.Patches.Length;
 
@@ -33,8 +62,20 @@ public sealed record AgentView
         State == AgentState.Stalled && Transition?.Patch == patch.Name ? PatchState.Stalled : patch.State;
 }
 
+/// <summary>The function owners computed for one snapshot.</summary>
+internal sealed record OwnersOf(KernelSnapshot Snapshot, ImmutableDictionary<PatchedFunction, string> Owners);
+
 /// <summary>A stalled transition: the one it belongs to, and what held it at the last scan.</summary>
-public sealed record StallView(string Patch, bool Patching, DateTimeOffset StalledAt, int BlockingTasks, string Summary);
+/// <param name="Patch">The transitioning patch.</param>
+/// <param name="Patching">Its direction.</param>
+/// <param name="StalledAt">When the supervisor found it stalled.</param>
+/// <param name="BlockingTasks">How many threads hold it.</param>
+/// <param name="Summary">What holds it, in one sentence.</param>
+public sealed record StallView(string Patch, bool Patching, DateTimeOffset StalledAt, int BlockingTasks, string Summary)
+{
+    /// <summary>The first blocking thread in short, e.g. "cat 1234 in lpdemo_sleeper_wait"; null when none was found.</summary>
+    public string? FirstTask { get; init; }
+}
 
 /// <summary>A transition as the daemon has watched it.</summary>
 /// <param name="Patch">The transitioning patch.</param>

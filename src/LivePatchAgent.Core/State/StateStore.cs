@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using LivePatchAgent.Core.Kernel;
 
 namespace LivePatchAgent.Core.State;
@@ -9,8 +10,9 @@ namespace LivePatchAgent.Core.State;
 public sealed class StateStore
 {
     private readonly Lock _writeLock = new();
-    private readonly HashSet<string> _degradedReasons = new(StringComparer.Ordinal);
+    private readonly Dictionary<DegradedSource, string> _degraded = [];
     private HashSet<string> _forcedModules = new(StringComparer.Ordinal);
+    private StartupApplyStatus _startupApply = StartupApplyStatus.Pending;
     private StallView? _stall;
     private AgentView? _current;
 
@@ -37,14 +39,43 @@ public sealed class StateStore
         return view;
     }
 
-    /// <summary>Marks or clears a reason for the degraded state, e.g. a lost D-Bus connection.</summary>
-    public void SetDegraded(string reason, bool degraded)
+    /// <summary>
+    /// Sets the degraded reason of <paramref name="source"/> (replacing its previous one), or clears it with null.
+    /// Reasons are keyed by what raised them, so a source that rewords its message never leaves the old one behind.
+    /// </summary>
+    public void SetDegraded(DegradedSource source, string? reason)
     {
         AgentView view;
         lock (_writeLock)
         {
-            var changed = degraded ? _degradedReasons.Add(reason) : _degradedReasons.Remove(reason);
+            var changed = reason is null
+                ? _degraded.Remove(source)
+                : !_degraded.TryGetValue(source, out var old) || old != reason;
+            if (reason is not null)
+            {
+                _degraded[source] = reason;
+            }
+
             if (!changed || _current is null)
+            {
+                return;
+            }
+
+            view = Publish(_current.Snapshot);
+        }
+
+        Changed?.Invoke(view);
+    }
+
+    /// <summary>Replaces start-up apply's status (its one copy).</summary>
+    public void SetStartupApply(StartupApplyStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        AgentView view;
+        lock (_writeLock)
+        {
+            _startupApply = status;
+            if (_current is null)
             {
                 return;
             }
@@ -113,7 +144,8 @@ public sealed class StateStore
             Stall = _stall,
             ForcedModules = _forcedModules,
             State = DeriveState(snapshot, transition),
-            DegradedReasons = [.. _degradedReasons.Order(StringComparer.Ordinal)],
+            Degraded = _degraded.ToImmutableSortedDictionary(kv => kv.Key.Name, kv => kv.Value, StringComparer.Ordinal),
+            StartupApply = _startupApply,
         };
         Volatile.Write(ref _current, view);
         return view;
@@ -145,6 +177,6 @@ public sealed class StateStore
             return _stall is not null ? AgentState.Stalled : AgentState.Transitioning;
         }
 
-        return _degradedReasons.Count > 0 ? AgentState.Degraded : AgentState.Idle;
+        return _degraded.Count > 0 ? AgentState.Degraded : AgentState.Idle;
     }
 }

@@ -30,8 +30,11 @@ public enum StallStep
     /// <summary>Apply <see cref="OnStall"/>.</summary>
     Resolve,
 
-    /// <summary>A stalled transition ended on its own before it was resolved.</summary>
-    Recovered,
+    /// <summary>
+    /// A stalled transition ended before the ladder resolved it: by itself, or by someone else's act (an operator's
+    /// revert, unload or force). <see cref="StallLadder.Ended"/> names it; the caller finds out which it was.
+    /// </summary>
+    Ended,
 }
 
 /// <summary>
@@ -47,6 +50,9 @@ public sealed class StallLadder(TransitionPolicy policy)
 
     public TransitionPolicy Policy { get; } = policy;
 
+    /// <summary>The stalled transition the last <see cref="StallStep.Ended"/> step was about.</summary>
+    public TransitionView? Ended { get; private set; }
+
     /// <summary>The steps due now for <paramref name="transition"/> (null: none running), in order.</summary>
     public IReadOnlyList<StallStep> Advance(TransitionView? transition, DateTimeOffset now)
     {
@@ -55,7 +61,8 @@ public sealed class StallLadder(TransitionPolicy policy)
         {
             if (_stalled && !_resolved)
             {
-                steps.Add(StallStep.Recovered);
+                Ended = _transition;
+                steps.Add(StallStep.Ended);
             }
 
             _transition = transition;

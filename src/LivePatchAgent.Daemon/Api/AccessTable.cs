@@ -40,6 +40,12 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "UninstallPatch")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "ListInstalled")] = AccessLevel.Open,
         [Full(V1.Agent.Descriptor.FullName, "ApplyInstalled")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "StartOperation")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "CancelOperation")] = AccessLevel.Admin,
+        // Open: anyone may follow an operation (lpctl wait); who started it is shown to administrators only.
+        [Full(V1.Agent.Descriptor.FullName, "GetOperation")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "ListOperations")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "WatchOperation")] = AccessLevel.Open,
         // Not a mutation, but the audit journal names who did what (uid, pid, command), like the 0600 files.
         [Full(V1.Agent.Descriptor.FullName, "GetHistory")] = AccessLevel.Admin,
         [Full(Health.Descriptor.FullName, "Check")] = AccessLevel.Open,

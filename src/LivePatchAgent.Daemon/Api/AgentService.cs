@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
+using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Journal;
@@ -21,8 +22,12 @@ internal sealed class AgentService(
     EventHub hub,
     DaemonInfo daemon,
     ModuleVerification verification,
-    PatchOperations operations,
-    InstalledPatches installed,
+    OperationTracker operations,
+    PatchLoader loader,
+    PatchUnloader unloader,
+    TransitionControl transitions,
+    PatchInstaller installer,
+    PatchApplier applier,
     BlockingTaskScanner scanner,
     AuditJournal journal,
     CallerAuthorization authorization,
@@ -34,9 +39,7 @@ internal sealed class AgentService(
 {
     public override Task<V1.AgentStatus> GetStatus(V1.GetStatusRequest request, ServerCallContext context)
     {
-        var status = ProtoMapper.ToStatus(store.Current, daemon, timeProvider.GetUtcNow());
-        status.StartupApply = ProtoMapper.ToStartupApply(installed.Status);
-        return Task.FromResult(status);
+        return Task.FromResult(ProtoMapper.ToStatus(store.Current, daemon, timeProvider.GetUtcNow()));
     }
 
     public override Task<V1.ListPatchesResponse> ListPatches(V1.ListPatchesRequest request, ServerCallContext context)
@@ -66,93 +69,34 @@ internal sealed class AgentService(
 
     public override Task<V1.VerifyModuleResponse> VerifyModule(V1.VerifyModuleRequest request, ServerCallContext context)
     {
-        CheckUpload(request.Module.Length);
+        verification.CheckUploadSize(request.Module.Length);
         var outcome = verification.VerifyUpload(request.Module.ToByteArray(), NullIfEmpty(request.FileName));
         return Task.FromResult(ProtoMapper.ToVerification(outcome));
     }
 
-    public override async Task<V1.LoadPatchResponse> LoadPatch(V1.LoadPatchRequest request, ServerCallContext context)
-    {
-        CheckUpload(request.Module.Length);
-        var outcome = await operations.LoadAsync(
-            request.Module.ToByteArray(), NullIfEmpty(request.FileName), !request.NoWait, Timeout(request.Timeout),
-            PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        return ProtoMapper.ToLoad(outcome, store.Current);
-    }
+    public override async Task<V1.LoadPatchResponse> LoadPatch(V1.LoadPatchRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Load = request }, context), context).ConfigureAwait(false)).Load;
 
-    public override async Task<V1.InstallPatchResponse> InstallPatch(V1.InstallPatchRequest request, ServerCallContext context)
-    {
-        CheckUpload(request.Module.Length);
-        var metadata = request.Metadata ?? new V1.InstallMetadata();
-        var install = new InstallRequest(request.Module.ToByteArray(), NullIfEmpty(request.FileName), NullIfEmpty(request.KernelRelease), request.LoadNow, Timeout(request.Timeout))
-        {
-            Metadata = new InstallMetadataInput
-            {
-                Description = NullIfEmpty(metadata.Description),
-                CveIds = [.. metadata.CveIds],
-                CumulativeVersion = metadata.HasCumulativeVersion ? metadata.CumulativeVersion : null,
-                Replace = metadata.HasReplace ? metadata.Replace : null,
-            },
-        };
-        var outcome = await installed.InstallAsync(install, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        var response = new V1.InstallPatchResponse
-        {
-            Installed = ProtoMapper.ToInstalled(outcome.Installed),
-            Verification = ProtoMapper.ToVerification(outcome.Verification),
-            ReplacedPrevious = outcome.ReplacedPrevious,
-            Message = outcome.Message,
-        };
-        if (outcome.Load is { } load)
-        {
-            response.Load = ProtoMapper.ToLoad(load, store.Current);
-            response.Installed = ProtoMapper.ToInstalled(installed.List(outcome.Installed.Manifest.KernelRelease, allKernels: false)
-                .Patches.FirstOrDefault(p => p.Manifest.Name == outcome.Installed.Manifest.Name) ?? outcome.Installed);
-        }
+    public override async Task<V1.InstallPatchResponse> InstallPatch(V1.InstallPatchRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Install = request }, context), context).ConfigureAwait(false)).Install;
 
-        return response;
-    }
-
-    public override Task<V1.UninstallPatchResponse> UninstallPatch(V1.UninstallPatchRequest request, ServerCallContext context)
-    {
-        var outcome = installed.Uninstall(request.Name, NullIfEmpty(request.KernelRelease), PeerCredentials.Caller(context));
-        return Task.FromResult(new V1.UninstallPatchResponse
-        {
-            Name = outcome.Name,
-            KernelRelease = outcome.KernelRelease,
-            StillLoaded = outcome.StillLoaded,
-            ClearedInterruptedApply = outcome.ClearedInterruptedApply,
-            Message = outcome.Message,
-        });
-    }
+    public override async Task<V1.UninstallPatchResponse> UninstallPatch(V1.UninstallPatchRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Uninstall = request }, context), context).ConfigureAwait(false)).Uninstall;
 
     public override Task<V1.ListInstalledResponse> ListInstalled(V1.ListInstalledRequest request, ServerCallContext context)
     {
-        var listing = installed.List(NullIfEmpty(request.KernelRelease), request.AllKernels);
+        var listing = installer.List(NullIfEmpty(request.KernelRelease), request.AllKernels);
         var response = new V1.ListInstalledResponse { RunningRelease = listing.RunningRelease ?? string.Empty };
         response.Patches.AddRange(listing.Patches.Select(ProtoMapper.ToInstalled));
         response.Problems.AddRange(listing.Problems);
         return Task.FromResult(response);
     }
 
-    public override async Task<V1.ApplyInstalledResponse> ApplyInstalled(V1.ApplyInstalledRequest request, ServerCallContext context)
-    {
-        var run = await installed.ApplyAsync("lpctl apply", request.Resume, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        var response = new V1.ApplyInstalledResponse { Resumed = run.Resumed, Message = run.Message };
-        response.Results.AddRange(run.Results.Select(ProtoMapper.ToApplyResult));
-        return response;
-    }
+    public override async Task<V1.ApplyInstalledResponse> ApplyInstalled(V1.ApplyInstalledRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Apply = request }, context), context).ConfigureAwait(false)).Apply;
 
-    public override async Task<V1.UnloadPatchResponse> UnloadPatch(V1.UnloadPatchRequest request, ServerCallContext context)
-    {
-        var outcome = await operations.UnloadAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        return new V1.UnloadPatchResponse
-        {
-            Name = outcome.Name,
-            WasLeftover = outcome.WasLeftover,
-            Elapsed = Duration.FromTimeSpan(outcome.Elapsed),
-            Message = outcome.Message,
-        };
-    }
+    public override async Task<V1.UnloadPatchResponse> UnloadPatch(V1.UnloadPatchRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Unload = request }, context), context).ConfigureAwait(false)).Unload;
 
     public override Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
     {
@@ -189,32 +133,67 @@ internal sealed class AgentService(
         return Task.FromResult(response);
     }
 
-    public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context)
+    public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Revert = request }, context), context).ConfigureAwait(false)).Revert;
+
+    public override async Task<V1.ForceTransitionResponse> ForceTransition(V1.ForceTransitionRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Force = request }, context), context).ConfigureAwait(false)).Force;
+
+    public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context) =>
+        (await FinishAsync(Start(new V1.StartOperationRequest { Kick = request }, context), context).ConfigureAwait(false)).Kick;
+
+    public override Task<V1.Operation> StartOperation(V1.StartOperationRequest request, ServerCallContext context) =>
+        Task.FromResult(ToOperation(Start(request, context).State, context));
+
+    public override Task<V1.Operation> GetOperation(V1.GetOperationRequest request, ServerCallContext context) =>
+        Task.FromResult(ToOperation(operations.Find(request.Id) ?? throw NoSuchOperation(request.Id), context));
+
+    public override Task<V1.ListOperationsResponse> ListOperations(V1.ListOperationsRequest request, ServerCallContext context)
     {
-        var outcome = await operations.RevertAsync(request.Name, Timeout(request.Timeout), PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        return new V1.RevertTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, ModuleRemoved = outcome.ModuleRemoved, Message = outcome.Message };
+        var response = new V1.ListOperationsResponse();
+        response.Operations.AddRange(operations.List(request.IncludeFinished).Select(o => ToOperation(o, context)));
+        return Task.FromResult(response);
     }
 
-    public override async Task<V1.ForceTransitionResponse> ForceTransition(V1.ForceTransitionRequest request, ServerCallContext context)
+    public override async Task WatchOperation(V1.WatchOperationRequest request, IServerStreamWriter<V1.Operation> responseStream, ServerCallContext context)
     {
-        var outcome = await operations.ForceAsync(request.Name, request.Confirm, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        var response = new V1.ForceTransitionResponse { Name = outcome.Name, Completed = outcome.Completed, Message = outcome.Message };
-        response.Pinned.AddRange(outcome.Pinned);
-        return response;
-    }
-
-    public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context)
-    {
-        var outcome = await operations.KickAsync(request.Name, PeerCredentials.Caller(context), Stopping(context)).ConfigureAwait(false);
-        var response = new V1.KickTasksResponse
+        var states = operations.Follow(request.Id) ?? throw NoSuchOperation(request.Id);
+        using var slot = limits.EnterWatch(context);
+        // A follower goes away (lpctl detaches on Ctrl-C) or the daemon stops; the operation goes on either way.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
         {
-            Name = outcome.Name,
-            KernelThreadsSkipped = (uint)outcome.KernelThreadsSkipped,
-            Method = outcome.Method,
-            Message = outcome.Message,
-        };
-        response.KickedPids.AddRange(outcome.KickedPids);
-        return response;
+            await foreach (var state in states.ReadAllAsync(ended.Token).ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(ToOperation(state, context), ended.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The follower detached.
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "livepatchd is shutting down"));
+        }
+    }
+
+    public override Task<V1.Operation> CancelOperation(V1.CancelOperationRequest request, ServerCallContext context)
+    {
+        if (operations.FindRunning(request.Id) is not { } running)
+        {
+            var finished = operations.Find(request.Id) ?? throw NoSuchOperation(request.Id);
+            throw new AgentException(ErrorReason.OperationNotCancellable,
+                $"operation {request.Id} has already ended ({OperationResult.Word(finished.Result!.Kind)}): {finished.Message}");
+        }
+
+        if (running.RequestCancel() is { } refusal)
+        {
+            throw new AgentException(ErrorReason.OperationNotCancellable, $"operation {request.Id} cannot be cancelled now: {refusal}");
+        }
+
+        Log.OperationCancelRequested(logger, request.Id, PeerCredentials.Caller(context).Description);
+        return Task.FromResult(ToOperation(running.State, context));
     }
 
     public override async Task WatchEvents(V1.WatchEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)
@@ -287,33 +266,65 @@ internal sealed class AgentService(
         }
 
         var value = timeout.ToTimeSpan();
-        return value <= TimeSpan.Zero || value > TimeSpan.FromHours(1)
+        return value <= TimeSpan.Zero || value > OperationRunner.MaxTimeout
             ? throw new AgentException(ErrorReason.InvalidArgument, $"timeout {value} is out of range (0 s, 1 h]")
             : value;
     }
 
-    private void CheckUpload(int length)
+    /// <summary>Starts the operation a request asks for (its checks that need no kernel run here, synchronously).</summary>
+    private OperationHandle Start(V1.StartOperationRequest request, ServerCallContext context)
     {
-        if (length == 0)
+        var caller = PeerCredentials.Caller(context);
+        return request.RequestCase switch
         {
-            throw new AgentException(ErrorReason.InvalidArgument, "no module bytes were uploaded");
-        }
-
-        if (length > operations.MaxModuleSize)
-        {
-            throw new AgentException(ErrorReason.ModuleTooLarge, $"the module is {length} bytes; Limits:MaxModuleSize allows {operations.MaxModuleSize}");
-        }
+            V1.StartOperationRequest.RequestOneofCase.Load => loader.Start(
+                new LoadRequest(request.Load.Module.ToByteArray(), NullIfEmpty(request.Load.FileName), !request.Load.NoWait, Timeout(request.Load.Timeout)), caller),
+            V1.StartOperationRequest.RequestOneofCase.Unload => unloader.Start(request.Unload.Name, Timeout(request.Unload.Timeout), caller),
+            V1.StartOperationRequest.RequestOneofCase.Install => installer.StartInstall(ToInstall(request.Install), caller),
+            V1.StartOperationRequest.RequestOneofCase.Uninstall => installer.StartUninstall(request.Uninstall.Name, NullIfEmpty(request.Uninstall.KernelRelease), caller),
+            V1.StartOperationRequest.RequestOneofCase.Apply => applier.StartApply(request.Apply.Resume, Timeout(request.Apply.Timeout), caller),
+            V1.StartOperationRequest.RequestOneofCase.Revert => transitions.StartRevert(request.Revert.Name, Timeout(request.Revert.Timeout), caller),
+            V1.StartOperationRequest.RequestOneofCase.Force => transitions.StartForce(request.Force.Name, request.Force.Confirm, caller),
+            V1.StartOperationRequest.RequestOneofCase.Kick => transitions.StartKick(request.Kick.Name, caller),
+            _ => throw new AgentException(ErrorReason.InvalidArgument, "the request names no operation (set one of load, unload, install, uninstall, apply, revert, force, kick)"),
+        };
     }
 
     /// <summary>
-    /// The token for a long operation: the caller hanging up, or the daemon stopping. Without the second, a
-    /// shutdown would wait for every load still waiting on its transition.
+    /// For the older mutation methods: waits for the operation's end (the operation goes on if the caller hangs up)
+    /// and answers with it; a refusal or failure is the call's error, with its reason.
     /// </summary>
-    private CancellationToken Stopping(ServerCallContext context)
+    private async Task<V1.Operation> FinishAsync(OperationHandle handle, ServerCallContext context)
     {
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        context.GetHttpContext().Response.RegisterForDispose(linked);
-        return linked.Token;
+        var final = await handle.Completion.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+        var result = final.Result!;
+        if (result.Kind is OperationResultKind.Refused or OperationResultKind.Failed or OperationResultKind.Cancelled or OperationResultKind.Interrupted)
+        {
+            throw new AgentException(result.Reason ?? ErrorReason.Internal, result.Message);
+        }
+
+        return ToOperation(final, context);
+    }
+
+    private V1.Operation ToOperation(OperationState state, ServerCallContext context) =>
+        ProtoMapper.ToOperation(state, store.Current, timeProvider.GetUtcNow(), authorization.IsAdmin(context));
+
+    private static AgentException NoSuchOperation(long id) =>
+        new(ErrorReason.OperationNotFound, $"no operation {id}: livepatchd knows the running ones and the last {OperationTracker.RecentLimit} finished (lpctl operations); older ones are in lpctl history");
+
+    private static InstallRequest ToInstall(V1.InstallPatchRequest request)
+    {
+        var metadata = request.Metadata ?? new V1.InstallMetadata();
+        return new InstallRequest(request.Module.ToByteArray(), NullIfEmpty(request.FileName), NullIfEmpty(request.KernelRelease), request.LoadNow, Timeout(request.Timeout))
+        {
+            Metadata = new InstallMetadataInput
+            {
+                Description = NullIfEmpty(metadata.Description),
+                CveIds = [.. metadata.CveIds],
+                CumulativeVersion = metadata.HasCumulativeVersion ? metadata.CumulativeVersion : null,
+                Replace = metadata.HasReplace ? metadata.Replace : null,
+            },
+        };
     }
 }
 

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
+using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
@@ -37,8 +38,15 @@ internal static class ProtoMapper
                 Patching = t.Patching,
                 StartedAt = Timestamp.FromDateTimeOffset(t.StartedAt),
                 Elapsed = Duration.FromTimeSpan(t.ElapsedAt(now)),
+                Blocking = view.Stall?.FirstTask ?? string.Empty,
             };
+            if (view.Snapshot.Progress is { } progress)
+            {
+                status.Transition.Progress = ToProgress(progress);
+            }
         }
+
+        status.StartupApply = ToStartupApply(view.StartupApply);
 
         status.Problems.AddRange(view.Snapshot.Problems.Select(p => new V1.Problem { Path = p.Path, Message = p.Message }));
         status.Problems.AddRange(view.DegradedReasons.Select(r => new V1.Problem { Path = string.Empty, Message = r }));
@@ -101,6 +109,13 @@ internal static class ProtoMapper
             message.StackOrder = (uint)order;
         }
 
+        message.StackOrderSource = patch.StackOrderSource switch
+        {
+            StackOrderSource.Sysfs => "sysfs",
+            StackOrderSource.ModuleLoadOrder => "module-load-order",
+            _ => string.Empty,
+        };
+        var serving = view.FunctionOwners;
         foreach (var obj in patch.Objects)
         {
             var o = new V1.PatchObject { Name = obj.Name };
@@ -109,7 +124,12 @@ internal static class ProtoMapper
                 o.Patched = patched;
             }
 
-            o.Functions.AddRange(obj.Functions.Select(f => new V1.PatchFunction { Name = f.Name, Sympos = (uint)f.Sympos }));
+            o.Functions.AddRange(obj.Functions.Select(f => new V1.PatchFunction
+            {
+                Name = f.Name,
+                Sympos = (uint)f.Sympos,
+                ServedBy = serving.TryGetValue(new PatchedFunction(obj.Name, f.Name, f.Sympos), out var by) ? by : string.Empty,
+            }));
             message.Objects.Add(o);
         }
 
@@ -277,20 +297,210 @@ internal static class ProtoMapper
         return response;
     }
 
-    public static V1.LoadPatchResponse ToLoad(LoadOutcome outcome, AgentView view)
+    public static V1.TransitionProgress ToProgress(TransitionProgress progress) => new()
+    {
+        TasksTotal = (uint)progress.TasksTotal,
+        TasksPending = (uint)progress.TasksPending,
+    };
+
+    /// <summary>An operation as the API shows it; <paramref name="showCaller"/> only for administrators.</summary>
+    public static V1.Operation ToOperation(OperationState state, AgentView view, DateTimeOffset now, bool showCaller)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var message = new V1.Operation
+        {
+            Id = state.Id,
+            Kind = OperationNames.Of(state.Kind),
+            Patch = state.Patch ?? string.Empty,
+            Phase = ToPhase(state.Phase),
+            StartedAt = Timestamp.FromDateTimeOffset(state.StartedAt),
+            Caller = showCaller ? state.Caller : string.Empty,
+            Done = state.Done,
+            Message = state.Message,
+            Timeout = Duration.FromTimeSpan(state.Timeout),
+            Blocking = state.Blocking ?? string.Empty,
+            BlockingTasks = (uint)state.BlockingTasks,
+            Elapsed = Duration.FromTimeSpan((state.FinishedAt ?? now) - state.StartedAt),
+        };
+        if (state.FinishedAt is { } finished)
+        {
+            message.FinishedAt = Timestamp.FromDateTimeOffset(finished);
+        }
+
+        if (state.Progress is { } progress)
+        {
+            message.Progress = ToProgress(progress);
+        }
+
+        if (state.Result is { } result)
+        {
+            message.Result = ToResult(result);
+        }
+
+        switch (state.Detail)
+        {
+            case LoadDetail load:
+                message.Load = ToLoad(load, state, view);
+                break;
+            case UnloadDetail unload:
+                message.Unload = new V1.UnloadPatchResponse
+                {
+                    Name = unload.Name,
+                    WasLeftover = unload.WasLeftover,
+                    Elapsed = Duration.FromTimeSpan(unload.Elapsed),
+                    Message = state.Message,
+                    OperationId = state.Id,
+                    Result = message.Result,
+                };
+                break;
+            case InstallDetail install:
+                message.Install = ToInstall(install, state, view);
+                break;
+            case UninstallDetail uninstall:
+                message.Uninstall = new V1.UninstallPatchResponse
+                {
+                    Name = uninstall.Name,
+                    KernelRelease = uninstall.KernelRelease,
+                    StillLoaded = uninstall.StillLoaded,
+                    ClearedInterruptedApply = uninstall.ClearedInterruptedApply,
+                    Message = state.Message,
+                    OperationId = state.Id,
+                    Result = message.Result,
+                };
+                break;
+            case ApplyDetail apply:
+                message.Apply = new V1.ApplyInstalledResponse { Resumed = apply.Resumed, Message = state.Message, OperationId = state.Id, Result = message.Result };
+                message.Apply.Results.AddRange(apply.Results.Select(ToApplyResult));
+                break;
+            case RevertDetail revert:
+                message.Revert = new V1.RevertTransitionResponse
+                {
+                    Name = revert.Name,
+                    Completed = state.Result?.Kind == OperationResultKind.Completed,
+                    ModuleRemoved = revert.ModuleRemoved,
+                    Message = state.Message,
+                    OperationId = state.Id,
+                    Result = message.Result,
+                };
+                break;
+            case ForceDetail force:
+                message.Force = new V1.ForceTransitionResponse
+                {
+                    Name = force.Name,
+                    Completed = state.Result?.Kind == OperationResultKind.Completed,
+                    Message = state.Message,
+                    OperationId = state.Id,
+                    Result = message.Result,
+                };
+                message.Force.Pinned.AddRange(force.Pinned);
+                break;
+            case KickDetail kick:
+                message.Kick = new V1.KickTasksResponse
+                {
+                    Name = kick.Name,
+                    KernelThreadsSkipped = (uint)kick.KernelThreadsSkipped,
+                    Method = kick.Method,
+                    Message = state.Message,
+                    OperationId = state.Id,
+                    Result = message.Result,
+                };
+                message.Kick.KickedPids.AddRange(kick.KickedPids);
+                break;
+        }
+
+        return message;
+    }
+
+    public static V1.OperationResult ToResult(OperationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var message = new V1.OperationResult
+        {
+            Kind = result.Kind switch
+            {
+                OperationResultKind.Completed => V1.OperationResultKind.Completed,
+                OperationResultKind.Forced => V1.OperationResultKind.Forced,
+                OperationResultKind.Reversed => V1.OperationResultKind.Reversed,
+                OperationResultKind.StillRunning => V1.OperationResultKind.StillRunning,
+                OperationResultKind.NotWaited => V1.OperationResultKind.NotWaited,
+                OperationResultKind.Refused => V1.OperationResultKind.Refused,
+                OperationResultKind.Failed => V1.OperationResultKind.Failed,
+                OperationResultKind.Cancelled => V1.OperationResultKind.Cancelled,
+                OperationResultKind.Interrupted => V1.OperationResultKind.Interrupted,
+                _ => V1.OperationResultKind.Unspecified,
+            },
+            Reason = result.Reason?.Code ?? string.Empty,
+            Message = result.Message,
+            By = result.By ?? string.Empty,
+        };
+        message.OldCodeTasks.AddRange(result.OldCodeTasks);
+        message.Pinned.AddRange(result.Pinned);
+        return message;
+    }
+
+    public static V1.OperationPhase ToPhase(OperationPhase phase) => phase switch
+    {
+        OperationPhase.Verifying => V1.OperationPhase.Verifying,
+        OperationPhase.Waiting => V1.OperationPhase.Waiting,
+        OperationPhase.Loading => V1.OperationPhase.Loading,
+        OperationPhase.Patching => V1.OperationPhase.Patching,
+        OperationPhase.Unpatching => V1.OperationPhase.Unpatching,
+        OperationPhase.Removing => V1.OperationPhase.Removing,
+        OperationPhase.Acting => V1.OperationPhase.Acting,
+        OperationPhase.Done => V1.OperationPhase.Done,
+        OperationPhase.Failed => V1.OperationPhase.Failed,
+        OperationPhase.Cancelled => V1.OperationPhase.Cancelled,
+        OperationPhase.Interrupted => V1.OperationPhase.Interrupted,
+        _ => V1.OperationPhase.Unspecified,
+    };
+
+    private static V1.LoadPatchResponse ToLoad(LoadDetail load, OperationState state, AgentView view)
     {
         var response = new V1.LoadPatchResponse
         {
-            Name = outcome.Name,
-            TransitionCompleted = outcome.TransitionCompleted,
-            Verification = ToVerification(outcome.Verification),
-            Elapsed = Duration.FromTimeSpan(outcome.Elapsed),
-            Message = outcome.Message,
+            Name = load.Name,
+            TransitionCompleted = state.Result?.Kind is OperationResultKind.Completed or OperationResultKind.Forced,
+            Verification = ToVerification(load.Verification),
+            Elapsed = Duration.FromTimeSpan(load.Elapsed),
+            Message = state.Message,
+            OperationId = state.Id,
         };
-        response.RemovedLeftovers.AddRange(outcome.RemovedLeftovers);
-        if (outcome.Patch is { } patch)
+        if (state.Result is { } result)
+        {
+            response.Result = ToResult(result);
+        }
+
+        response.RemovedLeftovers.AddRange(load.RemovedLeftovers);
+        if (load.Patch is { } patch)
         {
             response.Patch = ToPatch(patch, view);
+        }
+
+        return response;
+    }
+
+    private static V1.InstallPatchResponse ToInstall(InstallDetail install, OperationState state, AgentView view)
+    {
+        var response = new V1.InstallPatchResponse
+        {
+            Verification = ToVerification(install.Verification),
+            ReplacedPrevious = install.ReplacedPrevious,
+            Message = state.Message,
+            OperationId = state.Id,
+        };
+        if (state.Result is { } result)
+        {
+            response.Result = ToResult(result);
+        }
+
+        if (install.Installed is { } installed)
+        {
+            response.Installed = ToInstalled(installed);
+        }
+
+        if (install.Load is { Detail: LoadDetail load } child)
+        {
+            response.Load = ToLoad(load, child, view);
         }
 
         return response;
@@ -340,6 +550,7 @@ internal static class ProtoMapper
 
     public static V1.ApplyResult ToApplyResult(ApplyResultItem result) => new()
     {
+        OperationId = result.OperationId ?? 0,
         Name = result.Name,
         Outcome = result.Outcome switch
         {
@@ -411,10 +622,11 @@ internal static class ProtoMapper
             Operation = operation.Operation,
             Patch = operation.Patch ?? string.Empty,
             BootId = started?.BootId ?? finished?.BootId ?? string.Empty,
-            Sha256 = started?.Sha256 ?? string.Empty,
+            Sha256 = operation.Sha256 ?? string.Empty,
             CallerComm = started?.Comm ?? string.Empty,
             Caller = started?.Caller ?? string.Empty,
-            Outcome = finished?.Outcome ?? string.Empty,
+            // Lines written before operations had results say "ok" and "timeout"; show today's words.
+            Outcome = OperationResult.ParseWord(finished?.Outcome) is { } kind ? OperationResult.Word(kind) : finished?.Outcome ?? string.Empty,
             Reason = finished?.Reason ?? string.Empty,
             Message = finished?.Message ?? string.Empty,
             KernelState = finished?.KernelState ?? string.Empty,

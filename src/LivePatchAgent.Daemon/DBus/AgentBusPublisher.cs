@@ -165,7 +165,7 @@ internal sealed class AgentBusPublisher : BackgroundService
         }
 
         DBusLog.Connected(_logger, AgentBusContract.BusName, _address, connection.UniqueName ?? "?");
-        _store.SetDegraded(_degradedReason, false);
+        _store.SetDegraded(DegradedSource.Bus, null);
     }
 
     private void Detach(DBusConnection connection, Exception? reason)
@@ -181,7 +181,7 @@ internal sealed class AgentBusPublisher : BackgroundService
         connection.Dispose();
         DBusLog.Lost(_logger, _address, reason is null ? "the connection was closed" : Describe(reason));
         _reportedUnavailable = true;
-        _store.SetDegraded(_degradedReason, true);
+        _store.SetDegraded(DegradedSource.Bus, _degradedReason);
     }
 
     private ValueTask OnRetry(OnRetryArguments<object> arguments)
@@ -200,7 +200,7 @@ internal sealed class AgentBusPublisher : BackgroundService
     {
         _reportedUnavailable = true;
         DBusLog.Unavailable(_logger, _address, problem);
-        _store.SetDegraded(_degradedReason, true);
+        _store.SetDegraded(DegradedSource.Bus, _degradedReason);
     }
 
     private void OnStateChanged(AgentView view)

@@ -6,18 +6,18 @@ namespace LivePatchAgent.Daemon.DBus;
 /// </summary>
 internal static partial class DBusLog
 {
-    [LoggerMessage(100, LogLevel.Information, "D-Bus: serving {BusName} on {Address} as {UniqueName}")]
+    [LoggerMessage(LogEvents.DBusConnected, LogLevel.Information, "D-Bus: serving {BusName} on {Address} as {UniqueName}")]
     public static partial void Connected(ILogger logger, string busName, string address, string uniqueName);
 
-    [LoggerMessage(101, LogLevel.Warning, "D-Bus: cannot publish on {Address}: {Problem}; gRPC is unaffected, retrying in the background")]
+    [LoggerMessage(LogEvents.DBusUnavailable, LogLevel.Warning, "D-Bus: cannot publish on {Address}: {Problem}; gRPC is unaffected, retrying in the background")]
     public static partial void Unavailable(ILogger logger, string address, string problem);
 
-    [LoggerMessage(102, LogLevel.Debug, "D-Bus: attempt {Attempt} to reach {Address} failed ({Problem}); next in {Delay}")]
+    [LoggerMessage(LogEvents.DBusRetrying, LogLevel.Debug, "D-Bus: attempt {Attempt} to reach {Address} failed ({Problem}); next in {Delay}")]
     public static partial void Retrying(ILogger logger, int attempt, string address, string problem, TimeSpan delay);
 
-    [LoggerMessage(103, LogLevel.Warning, "D-Bus: lost the connection to {Address}: {Problem}; reconnecting")]
+    [LoggerMessage(LogEvents.DBusLost, LogLevel.Warning, "D-Bus: lost the connection to {Address}: {Problem}; reconnecting")]
     public static partial void Lost(ILogger logger, string address, string problem);
 
-    [LoggerMessage(104, LogLevel.Error, "D-Bus: {Member} failed unexpectedly")]
+    [LoggerMessage(LogEvents.DBusMethodFailed, LogLevel.Error, "D-Bus: {Member} failed unexpectedly")]
     public static partial void MethodFailed(ILogger logger, string member, Exception exception);
 }

@@ -107,6 +107,36 @@ internal sealed class AuditJournal : IOperationJournal
         }
     }
 
+    public void Checked(long id, string operation, string patch, string sha256)
+    {
+        lock (_lock)
+        {
+            try
+            {
+                EnsureOpen();
+                var seq = _lastSeq + 1;
+                Append(new JournalEntry
+                {
+                    Seq = seq,
+                    Op = id,
+                    Time = _timeProvider.GetUtcNow(),
+                    Kind = JournalEntryKind.Checked,
+                    Operation = operation,
+                    Patch = patch,
+                    BootId = _state.Current.Snapshot.Kernel.BootId,
+                    Sha256 = sha256,
+                });
+                _lastSeq = seq;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                JournalLog.WriteFailed(_logger, CurrentPath, e.Message);
+                throw new AgentException(ErrorReason.JournalUnavailable,
+                    $"cannot record the checked module {patch} (sha256 {sha256}) in the audit journal {CurrentPath}: {e.Message}; it was not loaded");
+            }
+        }
+    }
+
     public void Finished(long id, string operation, string? patch, string outcome, string? reason, string message)
     {
         lock (_lock)

@@ -13,7 +13,14 @@ internal sealed record JournalContents(IReadOnlyList<JournalEntry> Entries, IRea
     public IReadOnlyList<JournalEntry> Unfinished()
     {
         var finished = Entries.Where(e => e.Kind == JournalEntryKind.Finished).Select(e => e.Op).ToHashSet();
-        return [.. Entries.Where(e => e.Kind == JournalEntryKind.Started && !finished.Contains(e.Op))];
+        // A load learns its patch's name only from the module: the checked entry, when there is one, says it.
+        var checkedById = Entries.Where(e => e.Kind == JournalEntryKind.Checked).GroupBy(e => e.Op).ToDictionary(g => g.Key, g => g.Last());
+        return
+        [
+            .. Entries
+                .Where(e => e.Kind == JournalEntryKind.Started && !finished.Contains(e.Op))
+                .Select(e => checkedById.TryGetValue(e.Op, out var c) ? e with { Patch = e.Patch ?? c.Patch, Sha256 = e.Sha256 ?? c.Sha256 } : e),
+        ];
     }
 }
 

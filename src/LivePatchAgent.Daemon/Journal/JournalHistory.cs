@@ -1,14 +1,19 @@
 namespace LivePatchAgent.Daemon.Journal;
 
-/// <summary>One operation: its started entry joined with its finished entry (either may be missing).</summary>
+/// <summary>One operation: its started, checked and finished entries joined (any may be missing).</summary>
 internal sealed record JournalOperation(long Id, JournalEntry? Started, JournalEntry? Finished)
 {
-    public string Operation => Started?.Operation ?? Finished!.Operation;
+    /// <summary>The checked entry of a load or install: the module's name and SHA-256 once verification passed.</summary>
+    public JournalEntry? Checked { get; init; }
 
-    public string? Patch => Started?.Patch ?? Finished?.Patch;
+    public string Operation => Started?.Operation ?? Checked?.Operation ?? Finished!.Operation;
+
+    public string? Patch => Started?.Patch ?? Checked?.Patch ?? Finished?.Patch;
+
+    public string? Sha256 => Started?.Sha256 ?? Checked?.Sha256 ?? Finished?.Sha256;
 
     /// <summary>When it started, or for an operation whose start was rotated away, when it finished.</summary>
-    public DateTimeOffset Time => Started?.Time ?? Finished!.Time;
+    public DateTimeOffset Time => Started?.Time ?? Checked?.Time ?? Finished!.Time;
 }
 
 /// <summary>Joins journal entries into operations, oldest first, and filters them for lpctl history.</summary>
@@ -20,19 +25,24 @@ internal static class JournalHistory
 
     public static IReadOnlyList<JournalOperation> Operations(IEnumerable<JournalEntry> entries)
     {
-        var byId = new Dictionary<long, (JournalEntry? Started, JournalEntry? Finished)>();
+        var byId = new Dictionary<long, (JournalEntry? Started, JournalEntry? Checked, JournalEntry? Finished)>();
         var order = new List<long>();
         foreach (var entry in entries)
         {
-            if (!byId.TryGetValue(entry.Op, out var pair))
+            if (!byId.TryGetValue(entry.Op, out var parts))
             {
                 order.Add(entry.Op);
             }
 
-            byId[entry.Op] = entry.Kind == JournalEntryKind.Started ? pair with { Started = entry } : pair with { Finished = entry };
+            byId[entry.Op] = entry.Kind switch
+            {
+                JournalEntryKind.Started => parts with { Started = entry },
+                JournalEntryKind.Checked => parts with { Checked = entry },
+                _ => parts with { Finished = entry },
+            };
         }
 
-        return [.. order.Select(id => new JournalOperation(id, byId[id].Started, byId[id].Finished))];
+        return [.. order.Select(id => new JournalOperation(id, byId[id].Started, byId[id].Finished) { Checked = byId[id].Checked })];
     }
 
     /// <summary>The newest <paramref name="limit"/> operations matching the filters, oldest first, and how many matched.</summary>

@@ -1,5 +1,8 @@
+using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
+using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 
 namespace LivePatchAgent.Daemon.Journal;
@@ -10,20 +13,52 @@ namespace LivePatchAgent.Daemon.Journal;
 /// <em>interrupted</em>, with what the kernel and the store show actually happened. Start-up apply runs after
 /// this and skips what is already loaded, so an interrupted load is never loaded twice.
 /// </summary>
-internal sealed class JournalReconciliation(AuditJournal journal, StateStore state, PatchStore store, ILogger<JournalReconciliation> logger) : IHostedService
+internal sealed class JournalReconciliation(AuditJournal journal, StateStore state, PatchStore store, OperationTracker tracker, ILogger<JournalReconciliation> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var contents = journal.Open();
         var snapshot = state.Current.Snapshot;
-        foreach (var started in contents.Unfinished())
+        var unfinished = contents.Unfinished();
+        foreach (var started in unfinished)
         {
             var installed = Installed(snapshot.Kernel.Release, started.Patch);
             var (kernelState, message) = Describe(started, snapshot, installed);
             journal.Interrupted(started, kernelState, installed, message);
         }
 
+        // lpctl operations and lpctl wait know the recent operations across a restart (an interrupted one included).
+        var recent = JournalHistory.Operations(unfinished.Count == 0 ? contents.Entries : journal.Read().Entries)
+            .TakeLast(OperationTracker.RecentLimit)
+            .Select(ToState)
+            .OfType<OperationState>();
+        tracker.Remember(recent);
         return Task.CompletedTask;
+    }
+
+    /// <summary>A finished operation of the journal as clients see operations; null for one that is not finished or not known.</summary>
+    internal static OperationState? ToState(JournalOperation operation)
+    {
+        if (operation.Finished is not { } finished || OperationNames.ParseKind(operation.Operation) is not { } kind
+            || OperationResult.ParseWord(finished.Outcome) is not { } result)
+        {
+            return null;
+        }
+
+        var outcome = new OperationResult(result, finished.Reason is { } code ? ErrorReason.Find(code) ?? ErrorReason.Unknown : null, finished.Message ?? string.Empty);
+        return new OperationState
+        {
+            Id = operation.Id,
+            Kind = kind,
+            Patch = operation.Patch,
+            Phase = outcome.FinalPhase,
+            StartedAt = operation.Started?.Time ?? finished.Time,
+            FinishedAt = finished.Time,
+            Caller = operation.Started?.Caller ?? "unknown",
+            CallerUid = operation.Started?.Uid,
+            Message = outcome.Message,
+            Result = outcome,
+        };
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -34,6 +69,16 @@ internal sealed class JournalReconciliation(AuditJournal journal, StateStore sta
     /// </summary>
     internal static (string KernelState, string Message) Describe(JournalEntry started, KernelSnapshot now, bool? installed)
     {
+        if (started.Patch is null)
+        {
+            return ("absent", started.Operation switch
+            {
+                "load" => "livepatchd stopped while it verified the module: nothing had reached the kernel",
+                "install" => "livepatchd stopped while it verified the module: nothing had reached the store",
+                _ => $"livepatchd stopped during the {started.Operation}; each load it had started is listed as an operation of its own",
+            });
+        }
+
         var name = started.Patch ?? "?";
         var patch = started.Patch is null ? null : now.FindPatch(started.Patch);
         var kernelState = patch switch

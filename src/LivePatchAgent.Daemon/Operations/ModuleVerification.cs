@@ -21,6 +21,23 @@ internal sealed class ModuleVerification(StateStore store, HostPaths paths, IOpt
     private readonly ConcurrentDictionary<string, string?> _referenceVermagic = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// The one check of an upload's size (Limits:MaxModuleSize), made before anything else is done with it: by
+    /// verify, load and install alike. Decompression is bounded by the same limit.
+    /// </summary>
+    public void CheckUploadSize(long length)
+    {
+        if (length == 0)
+        {
+            throw new AgentException(ErrorReason.InvalidArgument, "no module bytes were uploaded");
+        }
+
+        if (length > limits.Value.MaxModuleSize)
+        {
+            throw new AgentException(ErrorReason.ModuleTooLarge, $"the module is {length} bytes; Limits:MaxModuleSize allows {limits.Value.MaxModuleSize}");
+        }
+    }
+
+    /// <summary>
     /// The plain module image of an upload: the bytes themselves, or their decompressed contents for a gzip, xz or
     /// zstd file (recognised by magic), bounded by Limits:MaxModuleSize. The image is what gets sealed, verified
     /// and loaded; the signature is inside it.

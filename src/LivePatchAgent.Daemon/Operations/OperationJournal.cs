@@ -22,5 +22,12 @@ internal interface IOperationJournal
     /// </summary>
     long Started(string operation, string? patch, Caller caller, string? sha256 = null);
 
+    /// <summary>
+    /// Records what passed verification (the module's name and SHA-256) right before it reaches the kernel or the
+    /// store. Throws journal-unavailable when that cannot be written: the caller must then not act.
+    /// </summary>
+    void Checked(long id, string operation, string patch, string sha256);
+
+    /// <summary>Records how the operation ended: its result word (OperationResult.Word), reason and message.</summary>
     void Finished(long id, string operation, string? patch, string outcome, string? reason, string message);
 }

@@ -12,7 +12,9 @@ internal static class InstalledPatchesServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ApplyOptions>, ApplyOptionsValidator>();
         services.AddSingleton(sp => new PatchStore(Path.Combine(sp.GetRequiredService<IOptions<PathsOptions>>().Value.StateDir, "patches")));
         services.AddSingleton(sp => new CrashLoopGuard(Path.Combine(sp.GetRequiredService<IOptions<PathsOptions>>().Value.StateDir, CrashLoopGuard.FileName)));
-        services.AddSingleton<InstalledPatches>();
+        services.AddSingleton<StartupApplyState>();
+        services.AddSingleton<PatchInstaller>();
+        services.AddSingleton<PatchApplier>();
         services.AddSingleton<StartupApplyService>();
         // After the watcher (it needs the first snapshot) and the supervisor (this boot's pins are loaded).
         services.AddHostedService(sp => sp.GetRequiredService<StartupApplyService>());

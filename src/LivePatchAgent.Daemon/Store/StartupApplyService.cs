@@ -12,7 +12,9 @@ namespace LivePatchAgent.Daemon.Store;
 /// (and lpctl status shows the progress) while transitions complete.
 /// </summary>
 internal sealed class StartupApplyService(
-    InstalledPatches installed,
+    PatchInstaller installer,
+    PatchApplier applier,
+    StartupApplyState startup,
     StateStore state,
     IOptions<ApplyOptions> options,
     ILogger<StartupApplyService> logger) : BackgroundService
@@ -24,7 +26,7 @@ internal sealed class StartupApplyService(
     {
         try
         {
-            var removed = installed.Store.RemoveTemporaryFiles();
+            var removed = installer.Store.RemoveTemporaryFiles();
             if (removed > 0)
             {
                 StoreLog.TemporaryFilesRemoved(logger, removed);
@@ -33,21 +35,21 @@ internal sealed class StartupApplyService(
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Only housekeeping: the store's readers ignore temporary files anyway.
-            StoreLog.StoreProblem(logger, $"cannot remove temporary files under {installed.Store.Root}: {e.Message}");
+            StoreLog.StoreProblem(logger, $"cannot remove temporary files under {installer.Store.Root}: {e.Message}");
         }
 
         var kernel = state.Current.Snapshot.Kernel;
         _kernel = (kernel.Release, kernel.BootId);
         _triggers.Writer.TryWrite("start");
         state.Changed += OnStateChanged;
-        installed.GuardLifted += OnGuardLifted;
+        startup.GuardLifted += OnGuardLifted;
         return base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         state.Changed -= OnStateChanged;
-        installed.GuardLifted -= OnGuardLifted;
+        startup.GuardLifted -= OnGuardLifted;
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -57,7 +59,7 @@ internal sealed class StartupApplyService(
         {
             try
             {
-                await installed.RunStartupApplyAsync(trigger, options.Value.AtStartup, stoppingToken).ConfigureAwait(false);
+                await applier.RunStartupApplyAsync(trigger, options.Value.AtStartup, stoppingToken).ConfigureAwait(false);
             }
             catch (AgentException e)
             {

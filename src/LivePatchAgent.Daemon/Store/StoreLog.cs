@@ -6,48 +6,48 @@ namespace LivePatchAgent.Daemon.Store;
 /// </summary>
 internal static partial class StoreLog
 {
-    [LoggerMessage(140, LogLevel.Information, "installed {Patch} for {Release} (sha256 {Sha256}) by {Caller}")]
+    [LoggerMessage(LogEvents.StoreInstalled, LogLevel.Information, "installed {Patch} for {Release} (sha256 {Sha256}) by {Caller}")]
     public static partial void Installed(ILogger logger, string patch, string release, string sha256, string caller);
 
-    [LoggerMessage(141, LogLevel.Information, "uninstalled {Patch} for {Release} by {Caller}")]
+    [LoggerMessage(LogEvents.StoreUninstalled, LogLevel.Information, "uninstalled {Patch} for {Release} by {Caller}")]
     public static partial void Uninstalled(ILogger logger, string patch, string release, string caller);
 
-    [LoggerMessage(142, LogLevel.Information, "apply ({Trigger}) for {Release}: {Count} of {Installed} installed patch(es) to load")]
+    [LoggerMessage(LogEvents.StoreApplyStarted, LogLevel.Information, "apply ({Trigger}) for {Release}: {Count} of {Installed} installed patch(es) to load")]
     public static partial void ApplyStarted(ILogger logger, string trigger, string release, int count, int installed);
 
-    [LoggerMessage(143, LogLevel.Error, "installed patch {Patch} not applied ({Reason}): {Message}")]
+    [LoggerMessage(LogEvents.StoreApplyFailed, LogLevel.Error, "installed patch {Patch} not applied ({Reason}): {Message}")]
     public static partial void ApplyFailed(ILogger logger, string patch, string reason, string message);
 
-    [LoggerMessage(144, LogLevel.Information, "installed patch {Patch}: {Message}")]
+    [LoggerMessage(LogEvents.StoreApplySkipped, LogLevel.Information, "installed patch {Patch}: {Message}")]
     public static partial void ApplySkipped(ILogger logger, string patch, string message);
 
-    [LoggerMessage(145, LogLevel.Information, "apply finished: {Message}")]
+    [LoggerMessage(LogEvents.StoreApplyFinished, LogLevel.Information, "apply finished: {Message}")]
     public static partial void ApplyFinished(ILogger logger, string message);
 
-    [LoggerMessage(146, LogLevel.Error, "start-up apply skipped: {Message}")]
+    [LoggerMessage(LogEvents.StoreApplyInterrupted, LogLevel.Error, "start-up apply skipped: {Message}")]
     public static partial void ApplyInterrupted(ILogger logger, string message);
 
-    [LoggerMessage(147, LogLevel.Warning, "crash-loop guard lifted: {Why}")]
+    [LoggerMessage(LogEvents.StoreGuardLifted, LogLevel.Warning, "crash-loop guard lifted: {Why}")]
     public static partial void GuardLifted(ILogger logger, string why);
 
-    [LoggerMessage(148, LogLevel.Information, "crash-loop marker for {Patch} is from this boot ({BootId}): livepatchd stopped mid-apply, the machine did not; cleared")]
+    [LoggerMessage(LogEvents.StoreStaleMarker, LogLevel.Information, "crash-loop marker for {Patch} is from this boot ({BootId}): livepatchd stopped mid-apply, the machine did not; cleared")]
     public static partial void StaleMarker(ILogger logger, string patch, string bootId);
 
-    [LoggerMessage(149, LogLevel.Error, "cannot remove the crash-loop marker {Path}: {Problem}; the next boot will skip start-up apply")]
+    [LoggerMessage(LogEvents.StoreMarkerNotCleared, LogLevel.Error, "cannot remove the crash-loop marker {Path}: {Problem}; the next boot will skip start-up apply")]
     public static partial void MarkerNotCleared(ILogger logger, string path, string problem);
 
-    [LoggerMessage(150, LogLevel.Warning, "store: {Problem}")]
+    [LoggerMessage(LogEvents.StoreStoreProblem, LogLevel.Warning, "store: {Problem}")]
     public static partial void StoreProblem(ILogger logger, string problem);
 
-    [LoggerMessage(151, LogLevel.Warning, "leftover module {Module}, replaced by {Patch}, is kept: {Why}")]
+    [LoggerMessage(LogEvents.StoreLeftoverKept, LogLevel.Warning, "leftover module {Module}, replaced by {Patch}, is kept: {Why}")]
     public static partial void LeftoverKept(ILogger logger, string module, string patch, string why);
 
-    [LoggerMessage(152, LogLevel.Information, "start-up apply is off: {Reason}")]
+    [LoggerMessage(LogEvents.StoreApplyDisabled, LogLevel.Information, "start-up apply is off: {Reason}")]
     public static partial void ApplyDisabled(ILogger logger, string reason);
 
-    [LoggerMessage(153, LogLevel.Error, "start-up apply failed: {Reason}: {Message}")]
+    [LoggerMessage(LogEvents.StoreStartupApplyFailed, LogLevel.Error, "start-up apply failed: {Reason}: {Message}")]
     public static partial void StartupApplyFailed(ILogger logger, string reason, string message);
 
-    [LoggerMessage(154, LogLevel.Information, "store: removed {Count} temporary file(s) left by an interrupted write")]
+    [LoggerMessage(LogEvents.StoreTemporaryFilesRemoved, LogLevel.Information, "store: removed {Count} temporary file(s) left by an interrupted write")]
     public static partial void TemporaryFilesRemoved(ILogger logger, int count);
 }

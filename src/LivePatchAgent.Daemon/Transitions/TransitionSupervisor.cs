@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Events;
+using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Core.Transitions;
 using LivePatchAgent.Daemon.Configuration;
@@ -15,14 +16,16 @@ namespace LivePatchAgent.Daemon.Transitions;
 /// <summary>
 /// Watches the running transition and walks the resolution ladder: past StallAfter it diagnoses the blocking
 /// tasks and reports the transition stalled; optionally it kicks blocked user tasks; at ResolveAfter it applies
-/// OnStall (revert, force or none). A stall that ends on its own is reported as recovered. Every step is an event
-/// and a log line naming the patch, how long it has waited, and what blocks it.
+/// OnStall (revert, force or none). A stall that ends before it is resolved is reported as what ended it: an
+/// operator's revert, unload or force (their operations report themselves), or the transition recovering by itself.
+/// Every step is an event and a log line naming the patch, how long it has waited, and what blocks it.
 /// </summary>
 internal sealed class TransitionSupervisor(
     StateStore store,
     EventHub hub,
     BlockingTaskScanner scanner,
-    PatchOperations operations,
+    TransitionControl control,
+    TransitionInterventions interventions,
     PinStore pins,
     IOptions<TransitionsOptions> options,
     TimeProvider timeProvider,
@@ -70,14 +73,14 @@ internal sealed class TransitionSupervisor(
         {
             switch (step)
             {
-                case StallStep.Recovered:
-                    Publish(AgentEventKind.TransitionRecovered, _ladderPatch, $"the stalled transition of {_ladderPatch} finished on its own before it had to be resolved", null, 0);
+                case StallStep.Ended:
+                    ReportEnded(_ladder.Ended!);
                     break;
                 case StallStep.Stalled:
                     Diagnose(transition!, now, firstTime: true);
                     break;
                 case StallStep.Kick:
-                    var kick = await operations.KickAsync(transition!.Patch, Caller.Daemon, cancellationToken).ConfigureAwait(false);
+                    var kick = await FinishedAsync(control.StartKick(transition!.Patch, Caller.Daemon, "livepatchd (Transitions:KickBlockedTasks)"), cancellationToken).ConfigureAwait(false);
                     Log.SupervisorStep(logger, transition.Patch, transition.ElapsedAt(now).TotalSeconds, "kick", kick.Message);
                     break;
                 case StallStep.Resolve:
@@ -95,14 +98,41 @@ internal sealed class TransitionSupervisor(
             }
         }
 
-        _ladderPatch = transition?.Patch;
         if (transition is not null && view.Stall is not null && now - _lastScan >= options.Value.RescanInterval)
         {
             Diagnose(transition, now, firstTime: false);
         }
     }
 
-    private string? _ladderPatch;
+    /// <summary>
+    /// A stalled transition ended before the ladder resolved it. An operator's revert, unload or force reports itself
+    /// (its operation publishes what it did); only a transition that finished by itself, perhaps after a kick, is
+    /// reported here as recovered.
+    /// </summary>
+    private void ReportEnded(TransitionView ended)
+    {
+        var acts = interventions.Since(ended.Patch, ended.Patching, ended.StartedAt);
+        if (acts.LastOrDefault(a => a.Kind != InterventionKind.Kick) is { } ending)
+        {
+            Log.SupervisorStep(logger, ended.Patch, ended.ElapsedAt(timeProvider.GetUtcNow()).TotalSeconds, "ended",
+                $"the stalled transition was ended by {ending.By} ({ending.Kind.ToString().ToLowerInvariant()})");
+            return;
+        }
+
+        var message = acts.LastOrDefault() is { } kick
+            ? $"the stalled transition of {ended.Patch} finished after {kick.By} kicked its blocked tasks, before it had to be resolved"
+            : $"the stalled transition of {ended.Patch} finished on its own before it had to be resolved";
+        Publish(AgentEventKind.TransitionRecovered, ended.Patch, message, null, 0);
+    }
+
+    /// <summary>The supervisor's own acts run as operations (journalled like any other); it waits for their end.</summary>
+    private static async Task<OperationResult> FinishedAsync(OperationHandle handle, CancellationToken cancellationToken)
+    {
+        var final = await handle.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return final.Result!.Kind is OperationResultKind.Refused or OperationResultKind.Failed
+            ? throw new AgentException(final.Result.Reason ?? ErrorReason.Internal, final.Result.Message)
+            : final.Result;
+    }
 
     private void Diagnose(TransitionView transition, DateTimeOffset now, bool firstTime)
     {
@@ -111,7 +141,7 @@ internal sealed class TransitionSupervisor(
         var scan = scanner.Scan(transition.Patching, patch, includeStacks: true);
         var elapsed = transition.ElapsedAt(now);
         var summary = Summarize(scan);
-        store.SetStall(new StallView(transition.Patch, transition.Patching, now, scan.Tasks.Length, summary));
+        store.SetStall(new StallView(transition.Patch, transition.Patching, now, scan.Tasks.Length, summary) { FirstTask = Brief(scan) });
         if (firstTime)
         {
             Publish(AgentEventKind.TransitionStalled, transition.Patch,
@@ -131,11 +161,11 @@ internal sealed class TransitionSupervisor(
         switch (options.Value.OnStall)
         {
             case OnStall.Revert:
-                var revert = await operations.RevertAsync(transition.Patch, null, Caller.Daemon, cancellationToken).ConfigureAwait(false);
+                var revert = await FinishedAsync(control.StartRevert(transition.Patch, null, Caller.Daemon, "livepatchd (Transitions:OnStall=revert)"), cancellationToken).ConfigureAwait(false);
                 Log.SupervisorStep(logger, transition.Patch, elapsed.TotalSeconds, "revert", $"{revert.Message}; it was blocked by {summary}");
                 break;
             case OnStall.Force:
-                var force = await operations.ForceAsync(transition.Patch, confirmed: true, Caller.Daemon, cancellationToken).ConfigureAwait(false);
+                var force = await FinishedAsync(control.StartForce(transition.Patch, confirmed: true, Caller.Daemon, "livepatchd (Transitions:OnStall=force)"), cancellationToken).ConfigureAwait(false);
                 Log.SupervisorStep(logger, transition.Patch, elapsed.TotalSeconds, "force", $"{force.Message}; it was blocked by {summary}");
                 break;
             default:
@@ -145,6 +175,11 @@ internal sealed class TransitionSupervisor(
                 break;
         }
     }
+
+    /// <summary>The first blocking thread in a few words, for progress lines: "cat 1234 in lpdemo_sleeper_wait".</summary>
+    private static string? Brief(BlockingScan scan) => scan.Tasks.FirstOrDefault() is { } t
+        ? string.Create(CultureInfo.InvariantCulture, $"{t.Comm} {t.Pid}{(t.HeldBy is { } h ? $" in {h.Function}" : string.Empty)}")
+        : null;
 
     private static string Summarize(BlockingScan scan)
     {

@@ -30,6 +30,7 @@ public static class KernelModules
     public const int Eperm = 1;
     public const int Enoent = 2;
     public const int Eintr = 4;
+    public const int Enxio = 6;
     public const int Enoexec = 8;
     public const int Ebadf = 9;
     public const int Eagain = 11;
@@ -46,6 +47,7 @@ public static class KernelModules
     public const int Ebadmsg = 74;
     public const int Eopnotsupp = 95;
     public const int Enokey = 126;
+    public const int Ecanceled = 125;
     public const int Ekeyrejected = 129;
 
     /// <summary>

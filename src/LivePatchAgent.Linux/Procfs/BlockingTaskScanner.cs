@@ -62,6 +62,35 @@ public sealed class BlockingTaskScanner(HostPaths paths)
         return new BlockingScan(blocking.ToImmutable(), threads);
     }
 
+    /// <summary>
+    /// Counts every thread and those not yet in the target state: the running transition's progress. Reads only
+    /// patch_state, one small file per thread; a thread that vanishes meanwhile is not counted.
+    /// </summary>
+    public TransitionProgress CountProgress(bool targetPatched)
+    {
+        var target = targetPatched ? 1 : 0;
+        int total = 0, pending = 0;
+        foreach (var pidDir in NumericDirectories(paths.Proc))
+        {
+            foreach (var taskDir in NumericDirectories(Path.Combine(pidDir, "task")))
+            {
+                if (SysfsFile.TryRead(Path.Combine(taskDir, "patch_state"), out var text, out _) != SysfsFile.Status.Ok
+                    || SysfsFile.ParseInt(text) is not { } state)
+                {
+                    continue;
+                }
+
+                total++;
+                if (state != -1 && state != target)
+                {
+                    pending++;
+                }
+            }
+        }
+
+        return new TransitionProgress(total, pending);
+    }
+
     private static IEnumerable<string> NumericDirectories(string path)
     {
         IEnumerable<string> entries;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Linux.Native;
 
 namespace LivePatchAgent.Linux.Sysfs;
 
@@ -13,6 +14,9 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     private readonly Lock _identityLock = new();
     private readonly Lock _moduleLock = new();
     private readonly Dictionary<string, bool> _isLivepatchModule = new(StringComparer.Ordinal);
+    private readonly Lock _patchLock = new();
+    private Dictionary<string, PatchInstance> _instances = new(StringComparer.Ordinal);
+    private Dictionary<string, (int Order, StackOrderSource Source)>? _order;
     private KernelIdentity? _identity;
 
     public HostPaths Paths { get; } = paths;
@@ -94,52 +98,166 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         return text[(open + 1)..close];
     }
 
+    /// <summary>
+    /// Reads every registered patch. What a patch instance cannot change while it is registered (its objects and
+    /// functions, <c>replace</c>, its module's taint and srcversion) is read once per instance and kept; a poll re-reads
+    /// only <c>enabled</c>, <c>transition</c>, each object's <c>patched</c> and the module's refcnt and initstate, so
+    /// the idle cost does not grow with the number of functions. The stacking order can only change when the set of
+    /// patches does, so it is read again only then.
+    /// </summary>
     private ImmutableArray<LivePatch> ReadPatches(List<ReadProblem> problems)
     {
         var patches = new List<LivePatch>();
+        var seen = new Dictionary<string, PatchInstance>(StringComparer.Ordinal);
         foreach (var dir in ListDirectories(Paths.Livepatch))
         {
-            if (ReadPatch(dir, problems) is { } patch)
+            if (ReadPatch(dir, problems) is { } read)
             {
-                patches.Add(patch);
+                patches.Add(read.Patch);
+                seen[read.Patch.Name] = read.Instance;
             }
         }
 
-        // The kernel's stacking order when it says (6.14+), else a stable order by name.
+        lock (_patchLock)
+        {
+            var sameSet = seen.Count == _instances.Count && seen.All(kv => _instances.TryGetValue(kv.Key, out var known) && known == kv.Value);
+            _instances = seen;
+            var order = _order;
+            if (!sameSet || order is null)
+            {
+                order = ReadStackOrder(patches, problems, out var complete);
+                _order = complete ? order : null;
+            }
+
+            patches = [.. patches.Select(p => order.TryGetValue(p.Name, out var position)
+                ? p with { StackOrder = position.Order, StackOrderSource = position.Source }
+                : p)];
+        }
+
+        // The kernel's stacking order when known, else a stable order by name.
         return [.. patches.OrderBy(p => p.StackOrder ?? int.MaxValue).ThenBy(p => p.Name, StringComparer.Ordinal)];
     }
 
-    private LivePatch? ReadPatch(string dir, List<ReadProblem> problems)
+    /// <summary>
+    /// The stacking order: the <c>stack_order</c> attribute (6.14+), or else the order the patch modules were loaded
+    /// in. The kernel registers a patch from its module's init, and /proc/modules lists modules newest first, so the
+    /// reversed list is the registration order; that also covers patches loaded behind the daemon's back.
+    /// </summary>
+    private Dictionary<string, (int Order, StackOrderSource Source)> ReadStackOrder(List<LivePatch> patches, List<ReadProblem> problems, out bool complete)
+    {
+        var order = new Dictionary<string, (int, StackOrderSource)>(StringComparer.Ordinal);
+        complete = true;
+        if (patches.Count == 0)
+        {
+            return order;
+        }
+
+        var fromSysfs = patches.Select(p => (p.Name, Order: ReadInt(Path.Combine(Paths.PatchDir(p.Name), "stack_order"), problems))).ToList();
+        if (fromSysfs.All(p => p.Order is not null))
+        {
+            foreach (var (name, position) in fromSysfs)
+            {
+                order[name] = (position!.Value, StackOrderSource.Sysfs);
+            }
+
+            return order;
+        }
+
+        if (SysfsFile.TryReadBytes(Paths.ProcModules) is not { } modules)
+        {
+            problems.Add(new ReadProblem(Paths.ProcModules, "cannot read the module list, so the stacking order of the patches is unknown"));
+            return order;
+        }
+
+        var registered = patches.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var newestFirst = System.Text.Encoding.UTF8.GetString(modules).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', 2)[0])
+            .Where(registered.Contains)
+            .ToList();
+        if (newestFirst.Count != registered.Count)
+        {
+            // A patch whose module is not listed (a race with a load or an unload): ask again at the next poll.
+            complete = false;
+            return order;
+        }
+
+        for (var i = 0; i < newestFirst.Count; i++)
+        {
+            order[newestFirst[i]] = (newestFirst.Count - i, StackOrderSource.ModuleLoadOrder);
+        }
+
+        return order;
+    }
+
+    private (LivePatch Patch, PatchInstance Instance)? ReadPatch(string dir, List<ReadProblem> problems)
     {
         var name = Path.GetFileName(dir);
-        if (!TryReadRequiredBool(Path.Combine(dir, "enabled"), problems, out var enabled)
+        FileIdentity? identity;
+        try
+        {
+            identity = FileKinds.IdentityOf(dir);
+        }
+        catch (IOException e)
+        {
+            problems.Add(new ReadProblem(dir, $"cannot stat: {e.Message}"));
+            return null;
+        }
+
+        if (identity is null
+            || !TryReadRequiredBool(Path.Combine(dir, "enabled"), problems, out var enabled)
             || !TryReadRequiredBool(Path.Combine(dir, "transition"), problems, out var transition))
         {
             return null;
         }
 
+        PatchInstance? instance;
+        lock (_patchLock)
+        {
+            instance = _instances.TryGetValue(name, out var known) && known.Identity == identity ? known : null;
+        }
+
+        instance ??= ReadInstance(name, dir, identity.Value, problems);
+        if (instance is null)
+        {
+            return null;
+        }
+
+        var objects = instance.Objects.Select(o => o with { Patched = ReadBool(Path.Combine(dir, o.Name, "patched"), problems) });
+        var patch = new LivePatch
+        {
+            Name = name,
+            Enabled = enabled,
+            Transition = transition,
+            Replace = instance.Replace,
+            Objects = [.. objects],
+            Module = ReadModule(name, instance, problems),
+        };
+        return (patch, instance);
+    }
+
+    /// <summary>What does not change while a patch stays registered; null when it vanished while being read.</summary>
+    private PatchInstance? ReadInstance(string name, string dir, FileIdentity identity, List<ReadProblem> problems)
+    {
         var objects = ImmutableArray.CreateBuilder<PatchObject>();
         foreach (var objectDir in ListDirectories(dir))
         {
             objects.Add(new PatchObject
             {
                 Name = Path.GetFileName(objectDir),
-                Patched = ReadBool(Path.Combine(objectDir, "patched"), problems),
                 Functions = ReadFunctions(objectDir, problems),
             });
         }
 
-        var stackOrder = ReadInt(Path.Combine(dir, "stack_order"), problems);
-        return new LivePatch
-        {
-            Name = name,
-            Enabled = enabled,
-            Transition = transition,
-            Replace = ReadBool(Path.Combine(dir, "replace"), problems),
-            StackOrder = stackOrder,
-            Objects = [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
-            Module = ReadModule(name, problems),
-        };
+        var module = Paths.ModuleDir(name);
+        var instance = new PatchInstance(
+            identity,
+            [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
+            ReadBool(Path.Combine(dir, "replace"), problems),
+            ReadText(Path.Combine(module, "taint")),
+            ReadText(Path.Combine(module, "srcversion")));
+
+        // Read from another directory of the same name (removed and registered again meanwhile)? Do not keep it.
+        return FileKinds.IdentityOf(dir) == identity ? instance : null;
     }
 
     /// <summary>
@@ -205,20 +323,25 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         return [.. functions.OrderBy(f => f.Name, StringComparer.Ordinal).ThenBy(f => f.Sympos)];
     }
 
-    private ModuleFacts? ReadModule(string name, List<ReadProblem> problems)
+    private ModuleFacts? ReadModule(string name, List<ReadProblem> problems) => ReadModule(name, instance: null, problems);
+
+    /// <summary>/sys/module/&lt;name&gt;; the taint and srcversion of a registered patch's module come from its instance.</summary>
+    private ModuleFacts? ReadModule(string name, PatchInstance? instance, List<ReadProblem> problems)
     {
         var dir = Paths.ModuleDir(name);
-        if (!Directory.Exists(dir))
+        var refCount = ReadInt(Path.Combine(dir, "refcnt"), problems);
+        var initState = ReadText(Path.Combine(dir, "initstate"));
+        if (refCount is null && initState is null && !Directory.Exists(dir))
         {
             return null;
         }
 
         return new ModuleFacts
         {
-            RefCount = ReadInt(Path.Combine(dir, "refcnt"), problems),
-            Taint = ReadText(Path.Combine(dir, "taint")),
-            SrcVersion = ReadText(Path.Combine(dir, "srcversion")),
-            InitState = ReadText(Path.Combine(dir, "initstate")),
+            RefCount = refCount,
+            Taint = instance is null ? ReadText(Path.Combine(dir, "taint")) : instance.ModuleTaint,
+            SrcVersion = instance is null ? ReadText(Path.Combine(dir, "srcversion")) : instance.ModuleSrcVersion,
+            InitState = initState,
         };
     }
 
@@ -320,4 +443,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     }
 
     private sealed record KernelIdentity(string? BootId, string? Release, string? Version, string? BuildId);
+
+    /// <summary>One registered patch directory, as it was when first read: what cannot change until it goes.</summary>
+    private sealed record PatchInstance(FileIdentity Identity, ImmutableArray<PatchObject> Objects, bool? Replace, string? ModuleTaint, string? ModuleSrcVersion);
 }

@@ -131,8 +131,14 @@ public sealed class LpctlCommandLineTests
         Assert.StartsWith("hint: see what holds it with `lpctl blocking` and try `lpctl revert lpdemo_v3` first; read docs/operations.md", lines[1], StringComparison.Ordinal);
         Assert.EndsWith("to force anyway, run `lpctl force lpdemo_v3 --yes`", lines[1], StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Failed, json.ExitCode);
-        Assert.Equal("", json.Out);
         Assert.Contains("until reboot (confirmation-required)\n", json.Error, StringComparison.Ordinal);
+        // With -o json a failure is one document on stdout too, so scripts read the reason, not prose.
+        using var document = System.Text.Json.JsonDocument.Parse(json.Out);
+        var error = document.RootElement.GetProperty("error");
+        Assert.Equal(1, document.RootElement.GetProperty("schemaVersion").GetInt32());
+        Assert.Equal("confirmation-required", error.GetProperty("reason").GetString());
+        Assert.StartsWith("refusing to force lpdemo_v3 without --yes", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("to force anyway, run `lpctl force lpdemo_v3 --yes`", error.GetProperty("hint").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -171,8 +177,9 @@ public sealed class LpctlCommandLineTests
         var run = await RunAsync(["status", "-o", "json", "--socket", socket]);
 
         Assert.Equal(ExitCodes.DaemonUnreachable, run.ExitCode);
-        Assert.Equal("", run.Out);
         Assert.Contains($"lpctl: cannot reach livepatchd: socket {socket} does not exist (daemon-unreachable)\n", run.Error, StringComparison.Ordinal);
+        using var document = System.Text.Json.JsonDocument.Parse(run.Out);
+        Assert.Equal("daemon-unreachable", document.RootElement.GetProperty("error").GetProperty("reason").GetString());
     }
 
     private static async Task<(int ExitCode, string Out, string Error)> RunAsync(string[] args)

@@ -106,7 +106,7 @@ public sealed class LpctlJsonOutputTests
         var transition = root.GetProperty("transition");
 
         Assert.Equal("transitioning", root.GetProperty("state").GetString());
-        Assert.Equal(["patch", "patching", "startedAt", "elapsedSeconds"], Names(transition));
+        Assert.Equal(["patch", "patching", "startedAt", "elapsedSeconds", "progress", "blocking"], Names(transition));
         Assert.Equal("lpdemo_v1", transition.GetProperty("patch").GetString());
         Assert.True(transition.GetProperty("patching").GetBoolean());
         Assert.Equal(1.235, transition.GetProperty("elapsedSeconds").GetDouble());
@@ -128,7 +128,7 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal(0, root.GetProperty("leftovers").GetArrayLength());
         var patch = root.GetProperty("patches")[0];
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource"], Names(patch));
         Assert.Equal("lpdemo_v1", patch.GetProperty("name").GetString());
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         Assert.True(patch.GetProperty("enabled").GetBoolean());

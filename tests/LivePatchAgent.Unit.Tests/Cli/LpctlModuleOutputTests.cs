@@ -199,7 +199,7 @@ public sealed class LpctlModuleOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(ProtocolSamples.Loaded()), LpctlJsonContext.Default.LoadDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "removedLeftovers"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "operation", "result", "error", "removedLeftovers"], Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("lpdemo_v1", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("transitionCompleted").GetBoolean());
@@ -207,7 +207,7 @@ public sealed class LpctlModuleOutputTests
         Assert.Equal("loaded lpdemo_v1: patching complete", root.GetProperty("message").GetString());
         // The same patch object as list and info.
         var patch = root.GetProperty("patch");
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource"], Names(patch));
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         // The same document as verify, without schemaVersion.
         var verification = root.GetProperty("verification");
@@ -231,44 +231,57 @@ public sealed class LpctlModuleOutputTests
     }
 
     [Fact]
-    public void Load_table_shows_name_state_transition_elapsed_and_signer()
+    public void Load_table_shows_name_state_elapsed_signer_and_the_result()
     {
-        var text = TableOutput.Load(ProtocolSamples.Loaded(), noWait: false);
+        var operation = Operations.Finished("load", OperationResultKind.Completed, "loaded lpdemo_v1: patching complete");
+        operation.Load = ProtocolSamples.Loaded();
 
         Assert.Equal(
-            "Patch:       lpdemo_v1\n"
-            + "State:       enabled\n"
-            + "Transition:  completed\n"
-            + "Elapsed:     1.2s\n"
-            + "Signer:      CN=LivePatchAgent test (key id 1a2b3c4d)\n"
-            + "SHA-256:     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
-            + "Message:     loaded lpdemo_v1: patching complete\n",
-            text);
+            "Patch:    lpdemo_v1\n"
+            + "State:    enabled\n"
+            + "Elapsed:  1.2s\n"
+            + "Signer:   CN=LivePatchAgent test (key id 1a2b3c4d)\n"
+            + "SHA-256:  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+            + "completed: loaded lpdemo_v1: patching complete (3.2s)\n",
+            OperationOutput.Table(operation));
+    }
+
+    [Theory]
+    [InlineData(OperationResultKind.Completed, 0)]
+    [InlineData(OperationResultKind.NotWaited, 0)]
+    [InlineData(OperationResultKind.Forced, 5)]
+    [InlineData(OperationResultKind.Reversed, 1)]
+    [InlineData(OperationResultKind.StillRunning, 1)]
+    [InlineData(OperationResultKind.Refused, 1)]
+    [InlineData(OperationResultKind.Failed, 1)]
+    [InlineData(OperationResultKind.Cancelled, 1)]
+    [InlineData(OperationResultKind.Interrupted, 1)]
+    public void The_exit_code_and_the_result_line_come_from_the_daemons_result_alone(OperationResultKind kind, int exit)
+    {
+        // The patch in the detail says "enabled" whatever the result: lpctl must not derive the outcome from it.
+        var operation = Operations.Finished("load", kind, "what the daemon said");
+        operation.Load = ProtocolSamples.Loaded();
+
+        Assert.Equal(exit, LivePatchAgent.Cli.ExitCodes.For(operation.Result));
+        Assert.Contains($"\n{OperationOutput.KindText(kind)}: what the daemon said (3.2s)\n", OperationOutput.Table(operation), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Load_succeeds_only_when_the_patch_ended_up_enabled_or_was_not_waited_for()
+    public void A_forced_load_names_the_tasks_that_may_still_run_the_old_code()
     {
-        var enabled = ProtocolSamples.Loaded();
-        var reversed = ProtocolSamples.Loaded();
-        reversed.Patch.Enabled = false;
-        reversed.Patch.State = PatchState.Disabled;
-        var gone = ProtocolSamples.Loaded();
-        gone.Patch = null;
-        var running = ProtocolSamples.Loaded();
-        running.TransitionCompleted = false;
-        running.Patch.State = PatchState.Enabling;
-        running.Patch.Transition = true;
+        var operation = Operations.Finished("load", OperationResultKind.Forced, "loaded lpdemo_v3, but its transition completed only because livepatchd (Transitions:OnStall=force) forced it");
+        operation.Result.Reason = "transition-forced";
+        operation.Result.OldCodeTasks.Add("cat (pid 1234)");
+        operation.Load = ProtocolSamples.Loaded();
 
-        Assert.True(TableOutput.LoadSucceeded(enabled, noWait: false));
-        Assert.False(TableOutput.LoadSucceeded(reversed, noWait: false));
-        Assert.False(TableOutput.LoadSucceeded(gone, noWait: false));
-        Assert.False(TableOutput.LoadSucceeded(running, noWait: false));
-        Assert.True(TableOutput.LoadSucceeded(running, noWait: true));
-        Assert.Contains("Transition:  reversed: the patch is not enabled\n", TableOutput.Load(reversed, noWait: false), StringComparison.Ordinal);
-        Assert.Contains("State:       gone (no longer in /sys/kernel/livepatch)\n", TableOutput.Load(gone, noWait: false), StringComparison.Ordinal);
-        Assert.Contains("Transition:  still running at the timeout\n", TableOutput.Load(running, noWait: false), StringComparison.Ordinal);
-        Assert.Contains("Transition:  not waited for (--no-wait)", TableOutput.Load(running, noWait: true), StringComparison.Ordinal);
+        var text = OperationOutput.Table(operation);
+        using var json = Parse(OperationOutput.Json(operation, null));
+
+        Assert.Contains("forced: loaded lpdemo_v3, but its transition completed only because", text, StringComparison.Ordinal);
+        Assert.Contains("may still run the old code: cat (pid 1234) (restart them to be sure)\n", text, StringComparison.Ordinal);
+        Assert.Equal("forced", json.RootElement.GetProperty("result").GetProperty("kind").GetString());
+        Assert.Equal("transition-forced", json.RootElement.GetProperty("result").GetProperty("reason").GetString());
+        Assert.Equal("cat (pid 1234)", json.RootElement.GetProperty("result").GetProperty("oldCodeTasks")[0].GetString());
     }
 
     [Fact]
@@ -285,7 +298,7 @@ public sealed class LpctlModuleOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.UnloadDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "name", "wasLeftover", "elapsedSeconds", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "wasLeftover", "elapsedSeconds", "message", "operation", "result", "error"], Names(root));
         Assert.Equal("lpdemo_v1", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("wasLeftover").GetBoolean());
         Assert.Equal(0.088, root.GetProperty("elapsedSeconds").GetDouble());
@@ -293,16 +306,12 @@ public sealed class LpctlModuleOutputTests
     }
 
     [Fact]
-    public void Unload_table_is_one_line_with_the_elapsed_time()
+    public void Unload_table_is_the_result_line_with_the_elapsed_time()
     {
-        var response = new UnloadPatchResponse
-        {
-            Name = "lpdemo_v1",
-            Elapsed = Duration.FromTimeSpan(TimeSpan.FromSeconds(2.34)),
-            Message = "unloaded lpdemo_v1",
-        };
+        var operation = Operations.Finished("unload", OperationResultKind.Completed, "unloaded lpdemo_v1");
+        operation.Unload = new UnloadPatchResponse { Name = "lpdemo_v1", Message = "unloaded lpdemo_v1" };
 
-        Assert.Equal("unloaded lpdemo_v1 in 2.3s\n", TableOutput.Unload(response));
+        Assert.Equal("completed: unloaded lpdemo_v1 (3.2s)\n", OperationOutput.Table(operation));
     }
 
     [Fact]

@@ -151,29 +151,17 @@ public sealed class LpctlTransitionOutputTests
     }
 
     [Fact]
-    public void Revert_table_is_the_outcome_on_one_line_and_the_document_has_the_contract_fields()
+    public void Revert_table_is_the_result_on_one_line_and_the_document_has_the_contract_fields()
     {
-        var response = new RevertTransitionResponse
-        {
-            Name = "lpdemo_v3",
-            Completed = true,
-            ModuleRemoved = true,
-            Message = "reverted lpdemo_v3: the patching transition was reversed and the module removed",
-        };
+        var operation = Operations.Finished("revert", OperationResultKind.Completed, "reverted lpdemo_v3: the patching transition was reversed and the module removed");
+        operation.Revert = new RevertTransitionResponse { Name = "lpdemo_v3", Completed = true, ModuleRemoved = true, Message = operation.Message };
 
-        Assert.Equal("reverted lpdemo_v3: the patching transition was reversed and the module removed\n", TableOutput.Revert(response));
-        using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.RevertDocument));
-        Assert.Equal(["schemaVersion", "name", "completed", "moduleRemoved", "message"], Names(json.RootElement));
+        Assert.Equal("completed: reverted lpdemo_v3: the patching transition was reversed and the module removed (3.2s)\n", OperationOutput.Table(operation));
+        using var json = Parse(OperationOutput.Json(operation, null));
+        Assert.Equal(["schemaVersion", "name", "completed", "moduleRemoved", "message", "operation", "result", "error"], Names(json.RootElement));
         Assert.True(json.RootElement.GetProperty("completed").GetBoolean());
-        Assert.True(json.RootElement.GetProperty("moduleRemoved").GetBoolean());
-    }
-
-    [Fact]
-    public void Revert_table_without_a_daemon_message_still_says_what_happened()
-    {
-        var response = new RevertTransitionResponse { Name = "lpdemo_v3", Completed = false };
-
-        Assert.Equal("reversing lpdemo_v3: the reversed transition is still running\n", TableOutput.Revert(response));
+        Assert.Equal("completed", json.RootElement.GetProperty("result").GetProperty("kind").GetString());
+        Assert.Equal(42, json.RootElement.GetProperty("operation").GetProperty("id").GetInt64());
     }
 
     [Fact]
@@ -187,11 +175,10 @@ public sealed class LpctlTransitionOutputTests
             Message = "forced the patching transition of lpdemo_v3; pinned until reboot: lpdemo_v2, lpdemo_v1",
         };
 
-        Assert.Equal("forced lpdemo_v3: its transition completed\npinned until reboot: lpdemo_v2, lpdemo_v1\n", TableOutput.Force(response));
+        Assert.Equal("pinned until reboot: lpdemo_v2, lpdemo_v1\n", TableOutput.Force(response));
 
         response.Pinned.Clear();
-        response.Completed = false;
-        Assert.Equal("forced lpdemo_v3, but its transition has not completed yet\nno module is pinned\n", TableOutput.Force(response));
+        Assert.Equal("no module is pinned\n", TableOutput.Force(response));
     }
 
     [Fact]
@@ -202,7 +189,7 @@ public sealed class LpctlTransitionOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.ForceDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "name", "pinned", "completed", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "pinned", "completed", "message", "operation", "result", "error"], Names(root));
         Assert.Equal("lpdemo_v2", root.GetProperty("pinned")[0].GetString());
         Assert.True(root.GetProperty("completed").GetBoolean());
     }
@@ -225,7 +212,6 @@ public sealed class LpctlTransitionOutputTests
         Assert.Contains("Method:          SIGSTOP then SIGCONT to each blocked user process\n", text, StringComparison.Ordinal);
         Assert.Contains("Kicked:          812, 900\n", text, StringComparison.Ordinal);
         Assert.Contains("Kernel threads:  1 skipped kernel thread (signals cannot kick them)\n", text, StringComparison.Ordinal);
-        Assert.Contains("Message:         kicked 2 process(es)", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -248,7 +234,7 @@ public sealed class LpctlTransitionOutputTests
         using var json = Parse(JsonOutput.Document(JsonOutput.ToDocument(response), LpctlJsonContext.Default.KickDocument));
         var root = json.RootElement;
 
-        Assert.Equal(["schemaVersion", "name", "kickedPids", "kernelThreadsSkipped", "method", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "kickedPids", "kernelThreadsSkipped", "method", "message", "operation", "result", "error"], Names(root));
         Assert.Equal(812, root.GetProperty("kickedPids")[0].GetInt32());
         Assert.Equal(2, root.GetProperty("kernelThreadsSkipped").GetInt32());
         Assert.Equal("sigstop-sigcont", root.GetProperty("method").GetString());
@@ -393,7 +379,7 @@ public sealed class LpctlTransitionOutputTests
         var response = ProtocolSamples.Loaded();
         response.Verification.Module.Signature.Signer = "CN=Evil\u001b[1A\nSigner: CN=Trusted";
 
-        var text = TableOutput.Load(response, noWait: false);
+        var text = TableOutput.Load(response);
 
         Assert.Matches(@"(?m)^Signer: +CN=Evil\\x1b\[1A\\x0aSigner: CN=Trusted \(key id 1a2b3c4d\)$", text);
         Assert.DoesNotContain(text, c => char.IsControl(c) && c != '\n');

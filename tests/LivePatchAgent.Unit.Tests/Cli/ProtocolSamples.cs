@@ -258,3 +258,30 @@ internal static class ProtocolSamples
         Module = new ModuleFacts { Refcnt = 0, Taint = "OEK", Srcversion = "FEDCBA9876543210FEDCBA9", Initstate = "live" },
     };
 }
+
+/// <summary>Operations as the daemon sends them, for the output tests.</summary>
+internal static class Operations
+{
+    public static Operation Finished(string kind, OperationResultKind result, string message) => new()
+    {
+        Id = 42,
+        Kind = kind,
+        Patch = "lpdemo_v1",
+        Phase = result is OperationResultKind.Completed or OperationResultKind.Forced or OperationResultKind.NotWaited ? OperationPhase.Done : OperationPhase.Failed,
+        Done = true,
+        Message = message,
+        StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero)),
+        Elapsed = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(3.2)),
+        Result = new OperationResult { Kind = result, Message = message },
+    };
+
+    public static Operation Running(OperationPhase phase, string message) => new()
+    {
+        Id = 43,
+        Kind = "load",
+        Patch = "lpdemo_v3",
+        Phase = phase,
+        Message = message,
+        Elapsed = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(7.24)),
+    };
+}

@@ -57,12 +57,43 @@ public sealed class StateStoreTests
     {
         _store.Update(Snapshot(true, Patch("p")));
 
-        _store.SetDegraded("d-bus connection lost", true);
+        _store.SetDegraded(DegradedSource.Bus, "d-bus connection lost");
         Assert.Equal(AgentState.Degraded, _store.Current.State);
         Assert.Equal(["d-bus connection lost"], _store.Current.DegradedReasons);
 
-        _store.SetDegraded("d-bus connection lost", false);
+        _store.SetDegraded(DegradedSource.Bus, null);
         Assert.Equal(AgentState.Idle, _store.Current.State);
+    }
+
+    [Fact]
+    public void A_degraded_reason_is_keyed_by_its_source_not_its_text()
+    {
+        _store.Update(Snapshot(true, Patch("p")));
+
+        // A source that rewords its reason replaces it; it never leaves the old text behind.
+        _store.SetDegraded(DegradedSource.Bus, "d-bus: not connected to unix:path=/a");
+        _store.SetDegraded(DegradedSource.Bus, "d-bus: not connected to unix:path=/b");
+        _store.SetDegraded(DegradedSource.CrashLoopGuard, "previous-apply-interrupted: ...");
+        Assert.Equal(["previous-apply-interrupted: ...", "d-bus: not connected to unix:path=/b"], _store.Current.DegradedReasons);
+        Assert.Equal(["crash-loop-guard", "dbus"], _store.Current.Degraded.Keys);
+
+        // Clearing one source leaves the other, even when both said the same thing.
+        _store.SetDegraded(DegradedSource.CrashLoopGuard, null);
+        Assert.Equal(["d-bus: not connected to unix:path=/b"], _store.Current.DegradedReasons);
+        _store.SetDegraded(DegradedSource.Bus, null);
+        Assert.Equal(AgentState.Idle, _store.Current.State);
+    }
+
+    [Fact]
+    public void Start_up_apply_status_is_part_of_the_view()
+    {
+        _store.Update(Snapshot(true, Patch("p")));
+        Assert.Equal(StartupApplyPhase.Pending, _store.Current.StartupApply.Phase);
+
+        _store.SetStartupApply(new StartupApplyStatus(StartupApplyPhase.Done, null, null, "6.1.0-56-amd64", []) { OperationId = 7 });
+
+        Assert.Equal(StartupApplyPhase.Done, _store.Current.StartupApply.Phase);
+        Assert.Equal(7, _store.Current.StartupApply.OperationId);
     }
 
     [Fact]

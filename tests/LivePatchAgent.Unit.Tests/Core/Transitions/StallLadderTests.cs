@@ -60,7 +60,7 @@ public sealed class StallLadderTests
         var transition = new TransitionView("p", true, _time.GetUtcNow());
         Walk(ladder, transition, 45); // stalled at 30 s, e.g. the kernel's fake signal frees it at 45 s
 
-        Assert.Equal([StallStep.Recovered], ladder.Advance(null, _time.GetUtcNow()));
+        Assert.Equal([StallStep.Ended], ladder.Advance(null, _time.GetUtcNow()));
     }
 
     [Fact]
@@ -82,6 +82,6 @@ public sealed class StallLadderTests
         var reversed = new TransitionView("p", false, _time.GetUtcNow());
         var steps = Walk(ladder, reversed, 31);
 
-        Assert.Equal([(0, StallStep.Recovered), (30, StallStep.Stalled)], steps);
+        Assert.Equal([(0, StallStep.Ended), (30, StallStep.Stalled)], steps);
     }
 }

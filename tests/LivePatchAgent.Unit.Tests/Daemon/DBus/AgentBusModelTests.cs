@@ -31,7 +31,7 @@ public sealed class AgentBusModelTests
         },
         State = state ?? (transition is not null ? AgentState.Transitioning : AgentState.Idle),
         Transition = transition,
-        DegradedReasons = degraded ?? [],
+        Degraded = (degraded ?? []).Select((reason, i) => (reason, i)).ToImmutableSortedDictionary(x => $"source{x.i}", x => x.reason, StringComparer.Ordinal),
         Stall = stall,
         ForcedModules = forced ?? new HashSet<string>(),
     };

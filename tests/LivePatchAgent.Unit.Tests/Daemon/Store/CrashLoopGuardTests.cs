@@ -83,5 +83,5 @@ public sealed class CrashLoopGuardTests : IDisposable
     [InlineData("livepatchd.apply=0", false, "livepatchd.apply=0 is on the kernel command line")]
     [InlineData(null, true, null)]
     public void The_kill_switch_reads_the_command_line_then_the_setting(string? commandLine, bool atStartup, string? reason) =>
-        Assert.Equal(reason, InstalledPatches.KillSwitchReason(commandLine, atStartup));
+        Assert.Equal(reason, StartupApplyState.KillSwitchReason(commandLine, atStartup));
 }

@@ -80,7 +80,8 @@ public sealed class KernelSnapshotReaderTests : IDisposable
         Assert.Equal("lpdemo_v1", patch.Name);
         Assert.Equal(PatchState.Enabled, patch.State);
         Assert.Null(patch.Replace);
-        Assert.Null(patch.StackOrder);
+        Assert.Equal(1, patch.StackOrder);
+        Assert.Equal(StackOrderSource.ModuleLoadOrder, patch.StackOrderSource);
         var obj = Assert.Single(patch.Objects);
         Assert.Equal("vmlinux", obj.Name);
         Assert.True(obj.Patched);
@@ -88,6 +89,73 @@ public sealed class KernelSnapshotReaderTests : IDisposable
         Assert.Equal(1, patch.Module?.RefCount);
         Assert.Equal("OEK", patch.Module?.Taint);
         Assert.Equal("live", patch.Module?.InitState);
+    }
+
+    [Fact]
+    public void Without_stack_order_the_order_is_the_module_load_order()
+    {
+        // Loaded b, then z, then a: names sort otherwise, and /proc/modules lists the newest first.
+        _fixture.AddPatch("lp_b").Function("f");
+        _fixture.AddPatch("lp_z").Function("f");
+        _fixture.AddPatch("lp_a").Function("g");
+
+        var patches = Read().Patches;
+
+        Assert.Equal(["lp_b", "lp_z", "lp_a"], patches.Select(p => p.Name));
+        Assert.Equal([1, 2, 3], patches.Select(p => p.StackOrder));
+        Assert.All(patches, p => Assert.Equal(StackOrderSource.ModuleLoadOrder, p.StackOrderSource));
+    }
+
+    [Fact]
+    public void A_removed_patch_moves_the_ones_above_it_down()
+    {
+        var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), _time);
+        _fixture.AddPatch("lp_b").Function("f");
+        _fixture.AddPatch("lp_z").Function("f");
+        Assert.Equal([1, 2], reader.Read().Patches.Select(p => p.StackOrder));
+
+        _fixture.RemovePatch("lp_b").RemoveModule("lp_b");
+
+        var patch = Assert.Single(reader.Read().Patches);
+        Assert.Equal(("lp_z", 1), (patch.Name, patch.StackOrder));
+    }
+
+    [Fact]
+    public void Without_a_module_list_the_order_is_unknown_and_says_why()
+    {
+        _fixture.AddPatch("lp_b").Function("f");
+        File.Delete(Path.Combine(_fixture.Root, "proc/modules"));
+
+        var snapshot = Read();
+
+        var patch = Assert.Single(snapshot.Patches);
+        Assert.Null(patch.StackOrder);
+        Assert.Equal(StackOrderSource.Unknown, patch.StackOrderSource);
+        Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("proc/modules", StringComparison.Ordinal) && p.Message.Contains("stacking order", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Functions_are_read_once_per_patch_instance_and_state_every_time()
+    {
+        var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), _time);
+        _fixture.AddPatch("lp_a").Object("vmlinux").Function("f");
+        Assert.Equal(["f"], reader.Read().Patches[0].Functions.Select(f => f.Function.Name));
+
+        // The kernel never adds functions to a registered patch; a new directory here is not read again ...
+        Directory.CreateDirectory(Path.Combine(_fixture.LivepatchDir, "lp_a", "vmlinux", "g,1"));
+        _fixture.SetEnabled("lp_a", false).SetTransition("lp_a", true);
+        File.WriteAllText(Path.Combine(_fixture.LivepatchDir, "lp_a", "vmlinux", "patched"), "0\n");
+        var patch = reader.Read().Patches[0];
+        Assert.Equal(["f"], patch.Functions.Select(f => f.Function.Name));
+        // ... while enabled, transition and patched are.
+        Assert.Equal(PatchState.Disabling, patch.State);
+        Assert.False(patch.Objects[0].Patched);
+
+        // A patch registered again under the same name is a new instance, read in full.
+        _fixture.RemovePatch("lp_a").RemoveModule("lp_a");
+        Assert.Empty(reader.Read().Patches);
+        _fixture.AddPatch("lp_a").Object("vmlinux").Function("h");
+        Assert.Equal(["h"], reader.Read().Patches[0].Functions.Select(f => f.Function.Name));
     }
 
     [Fact]
