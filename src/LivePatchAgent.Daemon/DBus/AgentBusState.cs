@@ -24,6 +24,14 @@ internal sealed record AgentBusState
     /// <summary>When the running transition was first seen; null when none runs.</summary>
     public DateTimeOffset? TransitionStartedAt { get; init; }
 
+    /// <summary>The running transition's tasks and those not yet switched; 0 when none runs.</summary>
+    public uint TransitionTasksTotal { get; init; }
+
+    public uint TransitionTasksPending { get; init; }
+
+    /// <summary>The first task that blocks a stalled transition; "" otherwise.</summary>
+    public string TransitionBlocking { get; init; } = string.Empty;
+
     public required uint PatchCount { get; init; }
 
     public required uint EnabledPatchCount { get; init; }
@@ -52,6 +60,9 @@ internal sealed record AgentBusState
             State = StateName(view.State),
             TransitionPatch = view.Transition?.Patch ?? string.Empty,
             TransitionStartedAt = view.Transition?.StartedAt,
+            TransitionTasksTotal = view.Transition is null ? 0 : (uint)(view.Snapshot.Progress?.TasksTotal ?? 0),
+            TransitionTasksPending = view.Transition is null ? 0 : (uint)(view.Snapshot.Progress?.TasksPending ?? 0),
+            TransitionBlocking = view.Stall?.FirstTask ?? string.Empty,
             PatchCount = (uint)view.PatchCount,
             EnabledPatchCount = (uint)view.EnabledPatchCount,
             // The kernel never says which modules a force pinned; the supervisor's pin store does.
