@@ -314,7 +314,7 @@ public sealed class LpctlTransitionTests : IDisposable
         Assert.True(json.ExitCode == 0, json.ToString());
         using var document = JsonDocument.Parse(json.Out);
         var root = document.RootElement;
-        Assert.Equal(["schemaVersion", "name", "kickedPids", "kernelThreadsSkipped", "method", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "kickedPids", "kernelThreadsSkipped", "method", "message", "operation", "result", "error"], Names(root));
         Assert.Equal([4242], root.GetProperty("kickedPids").EnumerateArray().Select(p => p.GetInt32()));
         Assert.Equal(1, root.GetProperty("kernelThreadsSkipped").GetInt32());
         Assert.Equal("sigstop-sigcont", root.GetProperty("method").GetString());

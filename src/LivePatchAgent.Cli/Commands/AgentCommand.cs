@@ -36,22 +36,23 @@ internal abstract class AgentCommand
         var socketPath = parseResult.GetRequiredValue(globals.Socket);
         // The validator has accepted the value already.
         _ = OutputFormats.TryParse(parseResult.GetValue(globals.Output), out var format);
+        CommandInvocation? invocation = null;
         try
         {
             using var client = new AgentClient(socketPath);
-            var invocation = new CommandInvocation(client, format, console);
+            invocation = new CommandInvocation(client, format, console);
             return await ExecuteAsync(invocation, parseResult, cancellationToken).ConfigureAwait(false);
         }
         catch (CommandFailedException ex)
         {
             var (message, hint) = ex.Reason is null ? (ex.Message, ex.Hint) : ErrorReport.Describe(ex.Message, ex.Reason, format);
-            Fail(console, format, ex.Reason ?? ErrorReason.Internal.Code, ex.Message, message, ex.Hint ?? hint);
+            Fail(console, format, invocation, ex.Reason ?? ErrorReason.Internal.Code, ex.Message, message, ex.Hint ?? hint);
             return ExitCodes.Failed;
         }
         catch (AgentCallException ex)
         {
             var (message, hint) = ErrorReport.Describe(ex, format);
-            Fail(console, format, ex.Reason, ex.Message, message, hint);
+            Fail(console, format, invocation, ex.Reason, ex.Message, message, hint);
             return ExitCodes.For(ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -67,7 +68,7 @@ internal abstract class AgentCommand
         {
             // The boundary for what lpctl did not foresee: one line, reason "internal", never a stack trace dump.
             var reason = format == OutputFormat.Json ? $" ({ErrorReason.Internal.Code})" : "";
-            Fail(console, format, ErrorReason.Internal.Code, $"internal error: {ex.GetType().Name}: {ex.Message}",
+            Fail(console, format, invocation, ErrorReason.Internal.Code, $"internal error: {ex.GetType().Name}: {ex.Message}",
                 $"internal error: {ex.GetType().Name}: {ex.Message}{reason}", "this is a bug in lpctl; please report it with the command line you ran");
             return ExitCodes.Failed;
         }
@@ -75,12 +76,13 @@ internal abstract class AgentCommand
 
     /// <summary>
     /// A failure: the "lpctl: ..." line (and hint) on stderr, and with <c>-o json</c> also one document on stdout,
-    /// <c>{"schemaVersion":1,"error":{"reason","message","hint"}}</c>, so a script reads the reason, not prose.
+    /// <c>{"schemaVersion":1,"error":{"reason","message","hint"}}</c>, so a script reads the reason, not prose;
+    /// unless the command already wrote its own document (verify's report says why it failed).
     /// </summary>
-    private static void Fail(LpctlConsole console, OutputFormat format, string reason, string plain, string message, string? hint)
+    private static void Fail(LpctlConsole console, OutputFormat format, CommandInvocation? invocation, string reason, string plain, string message, string? hint)
     {
         ErrorReport.Write(console.Error, message, hint);
-        if (format != OutputFormat.Json)
+        if (format != OutputFormat.Json || invocation?.WroteData == true)
         {
             return;
         }
@@ -109,9 +111,13 @@ internal sealed class CommandInvocation(AgentClient client, OutputFormat format,
     /// <summary>Draw live progress lines: a table on a terminal (never JSON, never a pipe).</summary>
     public bool ShowsProgress => Format == OutputFormat.Table && console.OutIsTerminal;
 
+    /// <summary>Whether the command wrote anything to stdout.</summary>
+    public bool WroteData { get; private set; }
+
     /// <summary>Writes data to stdout and flushes it, so a reader sees each piece as soon as it is complete.</summary>
     public void Write(string text)
     {
+        WroteData |= text.Length > 0;
         try
         {
             console.Out.Write(text);

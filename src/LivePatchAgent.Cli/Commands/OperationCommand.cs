@@ -96,7 +96,15 @@ internal static class OperationFollower
             error = new ErrorDocument(reason, result.Message, hint);
         }
 
-        invocation.Write(invocation.Format == OutputFormat.Json ? OperationOutput.Json(operation, error) : OperationOutput.Table(operation));
+        if (invocation.Format == OutputFormat.Json)
+        {
+            invocation.Write(OperationOutput.Json(operation, error));
+        }
+        else if (error is null || result.Kind is OperationResultKind.Reversed or OperationResultKind.StillRunning)
+        {
+            // stdout carries what happened; a refusal or failure changed nothing to show, and its line goes to stderr.
+            invocation.Write(error is null ? OperationOutput.Table(operation) : OperationOutput.Detail(operation));
+        }
         if (error is not null)
         {
             var (message, described) = ErrorReport.Describe(result.Message, error.Reason, invocation.Format);

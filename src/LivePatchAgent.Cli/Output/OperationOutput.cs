@@ -66,18 +66,7 @@ internal static class OperationOutput
     public static string Table(Operation operation)
     {
         ArgumentNullException.ThrowIfNull(operation);
-        var text = new StringBuilder(operation.DetailCase switch
-        {
-            Operation.DetailOneofCase.Load => TableOutput.Load(operation.Load),
-            Operation.DetailOneofCase.Unload => string.Empty,
-            Operation.DetailOneofCase.Install => StoreOutput.Install(operation.Install),
-            Operation.DetailOneofCase.Uninstall => string.Empty,
-            Operation.DetailOneofCase.Apply => StoreOutput.Apply(operation.Apply),
-            Operation.DetailOneofCase.Revert => string.Empty,
-            Operation.DetailOneofCase.Force => TableOutput.Force(operation.Force),
-            Operation.DetailOneofCase.Kick => TableOutput.Kick(operation.Kick),
-            _ => string.Empty,
-        });
+        var text = new StringBuilder(Detail(operation));
         if (operation.Result is { } result)
         {
             text.Append(TerminalText.Escape(ResultText(result)));
@@ -96,6 +85,24 @@ internal static class OperationOutput
         }
 
         return text.ToString();
+    }
+
+    /// <summary>What the operation's kind shows of what it did (a load's patch and signer, an apply's results, ...).</summary>
+    public static string Detail(Operation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        return operation.DetailCase switch
+        {
+            Operation.DetailOneofCase.Load => TableOutput.Load(operation.Load),
+            Operation.DetailOneofCase.Unload => string.Empty,
+            Operation.DetailOneofCase.Install => StoreOutput.Install(operation.Install),
+            Operation.DetailOneofCase.Uninstall => string.Empty,
+            Operation.DetailOneofCase.Apply => StoreOutput.Apply(operation.Apply),
+            Operation.DetailOneofCase.Revert => string.Empty,
+            Operation.DetailOneofCase.Force => TableOutput.Force(operation.Force),
+            Operation.DetailOneofCase.Kick => TableOutput.Kick(operation.Kick),
+            _ => string.Empty,
+        };
     }
 
     /// <summary>lpctl operations: one row per operation, running first.</summary>

@@ -298,7 +298,12 @@ internal sealed class AgentService(
     {
         var final = await handle.Completion.WaitAsync(context.CancellationToken).ConfigureAwait(false);
         var result = final.Result!;
-        if (result.Kind is OperationResultKind.Refused or OperationResultKind.Failed or OperationResultKind.Cancelled or OperationResultKind.Interrupted)
+        // A load, revert, force or install answer says itself whether the transition completed
+        // (transition_completed, completed); an unload's never could, so there a transition still running at the
+        // deadline stays the error it always was.
+        var saysIncomplete = final.Kind is OperationKind.Load or OperationKind.Revert or OperationKind.Force or OperationKind.Install;
+        if (result.Kind is OperationResultKind.Refused or OperationResultKind.Failed or OperationResultKind.Cancelled or OperationResultKind.Interrupted
+            || (result.Kind == OperationResultKind.StillRunning && !saysIncomplete))
         {
             throw new AgentException(result.Reason ?? ErrorReason.Internal, result.Message);
         }

@@ -68,6 +68,21 @@ internal sealed class PatchApplier(
             return;
         }
 
+        // Nothing to load (no installed patch, or all loaded already, e.g. at a daemon restart): report it, but do
+        // not journal an operation that does nothing at every start.
+        var problems = new List<string>();
+        var installed = kernel.Release is { } running ? patchStore.List(running, problems) : [];
+        var plan = ApplyPlan.For(installed, n => state.Current.Snapshot.FindPatch(n) is not null);
+        if (verdict != GuardVerdict.StaleThisBoot && plan.All(p => p.Decision != ApplyDecision.Load))
+        {
+            var results = plan.Select(p => p.Decision == ApplyDecision.AlreadyLoaded
+                ? new ApplyResultItem(p.Patch.Name, ApplyResultKind.AlreadyLoaded, null, $"{p.Patch.Name} is already loaded")
+                : new ApplyResultItem(p.Patch.Name, ApplyResultKind.Superseded, null, $"{p.Patch.Name} is superseded by the newer cumulative patch {p.SupersededBy}; not loaded"));
+            startup.SetStatus(new StartupApplyStatus(StartupApplyPhase.Done, null, null, kernel.Release, [.. results]));
+            StoreLog.ApplyStarted(logger, trigger, kernel.Release ?? "unknown", 0, installed.Count);
+            return;
+        }
+
         var handle = runner.Start(new OperationRequest(OperationKind.StartupApply, null, Caller.Daemon, null) { FirstMessage = $"start-up apply ({trigger})" },
             context => ApplyAsync(trigger, resume: false, context));
         using var stop = cancellationToken.Register(() => handle.RequestCancel());
