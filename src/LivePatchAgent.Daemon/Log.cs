@@ -63,4 +63,16 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Warning, "request {Method} from {Caller} exceeded Limits:RequestTimeout ({Timeout}); aborted")]
     public static partial void RequestTimedOut(ILogger logger, string method, string caller, TimeSpan timeout);
+
+    [LoggerMessage(20, LogLevel.Information, "Access:AdminGroup {Group} is gid {Gid}: its members may change patches")]
+    public static partial void AdminGroupResolved(ILogger logger, string group, uint gid);
+
+    [LoggerMessage(21, LogLevel.Warning, "Access:AdminGroup {Group} does not resolve ({Problem}); until it does, only root may change patches")]
+    public static partial void AdminGroupUnresolved(ILogger logger, string group, string problem);
+
+    [LoggerMessage(22, LogLevel.Information, "Access:AdminGroup is empty: only root may change patches")]
+    public static partial void AdminGroupNone(ILogger logger);
+
+    [LoggerMessage(23, LogLevel.Warning, "malformed request: {Method} from {Caller}: {Problem}")]
+    public static partial void MalformedRequest(ILogger logger, string method, string caller, string problem);
 }

@@ -154,11 +154,11 @@ internal sealed class AgentService(
         };
     }
 
-    public override Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
+    public override async Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
     {
         if (request.IncludeStacks)
         {
-            authorization.Demand(context, "with stacks shows other users' kernel stacks, which is for administrators (ask without stacks)");
+            await authorization.DemandAsync(context, "with stacks shows other users' kernel stacks, which is for administrators (ask without stacks)").ConfigureAwait(false);
         }
 
         var view = store.Current;
@@ -166,7 +166,7 @@ internal sealed class AgentService(
         if (view.Transition is not { } transition)
         {
             response.Message = "no transition is running";
-            return Task.FromResult(response);
+            return response;
         }
 
         if (request.Name.Length > 0 && ModuleName.Normalize(request.Name) != transition.Patch)
@@ -186,7 +186,7 @@ internal sealed class AgentService(
         response.Message = scan.Tasks.IsEmpty
             ? $"{transition.Patch} has been {(transition.Patching ? "patching" : "unpatching")} for {elapsed.TotalSeconds:F0} s, but no thread in /proc blocks it ({scan.ThreadsScanned} scanned): idle tasks, which /proc does not show, or a race hold it; it usually completes within seconds"
             : $"{scan.Tasks.Length} thread(s) block the {(transition.Patching ? "patching" : "unpatching")} transition of {transition.Patch} ({elapsed.TotalSeconds:F0} s so far)";
-        return Task.FromResult(response);
+        return response;
     }
 
     public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context)
