@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 using LivePatchAgent.Core.Modules;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Fuzz;
 

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Modules;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Fuzz;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

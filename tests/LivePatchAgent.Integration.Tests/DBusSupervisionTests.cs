@@ -1,5 +1,4 @@
 using LivePatchAgent.Daemon.Hosting;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

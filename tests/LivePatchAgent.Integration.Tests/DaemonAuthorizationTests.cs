@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 
@@ -78,7 +77,7 @@ public sealed class DaemonAuthorizationTests : IDisposable
         await using var daemon = await DaemonHarness.StartAsync(_fixture);
         // A module nobody can read: lpctl reads it and the daemon refuses the upload, not the file system.
         var module = Path.Combine(daemon.Directory, "lpdemo_v1.ko");
-        File.WriteAllBytes(module, LivePatchAgent.Unit.Tests.Modules.ModuleImage.Default());
+        File.WriteAllBytes(module, ModuleImage.Default());
         File.SetUnixFileMode(module, (UnixFileMode)0x1A4);
 
         var result = await AsNobodyAsync(daemon, null, [.. command.Select(a => a == "MODULE" ? module : a)]);

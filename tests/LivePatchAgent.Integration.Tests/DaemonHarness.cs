@@ -5,7 +5,6 @@ using LivePatchAgent.Client;
 using LivePatchAgent.Linux.Native;
 using Microsoft.Extensions.DependencyInjection;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

@@ -3,8 +3,6 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using LivePatchAgent.Client;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 

@@ -3,8 +3,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using LivePatchAgent.Linux.Native;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 

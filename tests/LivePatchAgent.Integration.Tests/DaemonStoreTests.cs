@@ -5,8 +5,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 
@@ -214,10 +212,10 @@ public sealed class DaemonStoreTests : IDisposable
     [Fact]
     public async Task An_xz_module_signed_by_sign_file_installs_decompressed()
     {
-        File.Copy(TestData("trusted.pem"), Path.Combine(_trusted.Path, "real.pem"));
+        File.Copy(TestData.PathOf("trusted.pem"), Path.Combine(_trusted.Path, "real.pem"));
         await using var daemon = await StartAsync();
-        var xz = File.ReadAllBytes(TestData("lpdemo_v1.signed.ko.xz"));
-        var plain = File.ReadAllBytes(TestData("lpdemo_v1.signed.ko"));
+        var xz = File.ReadAllBytes(TestData.PathOf("lpdemo_v1.signed.ko.xz"));
+        var plain = File.ReadAllBytes(TestData.PathOf("lpdemo_v1.signed.ko"));
 
         var response = await daemon.Client.InstallPatchAsync(new InstallPatchRequest { Module = ByteString.CopyFrom(xz), FileName = "lpdemo_v1.signed.ko.xz", LoadNow = true });
 
@@ -476,21 +474,6 @@ public sealed class DaemonStoreTests : IDisposable
         }
 
         Assert.Fail("no installed-patch-applied event");
-    }
-
-    private static string TestData(string name)
-    {
-        const string relative = "tests/LivePatchAgent.Unit.Tests/Modules/TestData";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relative, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException(name);
     }
 
     private static byte[] Gzip(byte[] data)

@@ -3,8 +3,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using LivePatchAgent.Linux.Native;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LivePatchAgent.Integration.Tests;

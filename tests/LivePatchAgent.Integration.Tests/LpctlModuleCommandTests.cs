@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 

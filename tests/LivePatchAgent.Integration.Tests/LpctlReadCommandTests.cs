@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 

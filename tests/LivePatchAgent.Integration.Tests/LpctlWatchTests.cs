@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

@@ -1,5 +1,3 @@
-using LivePatchAgent.Unit.Tests.Fixtures;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Integration.Tests;
 

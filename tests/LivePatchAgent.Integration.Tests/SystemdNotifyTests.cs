@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using LivePatchAgent.Daemon.Hosting;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Integration.Tests;
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using LivePatchAgent.Client;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
 using Xunit.Abstractions;
 
 namespace LivePatchAgent.Integration.Tests;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Bench.Load;
 

@@ -5,7 +5,6 @@ using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Linux;
 using LivePatchAgent.Linux.Procfs;
 using LivePatchAgent.Linux.Sysfs;
-using LivePatchAgent.Unit.Tests.Fixtures;
 
 namespace LivePatchAgent.Bench.Suites;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using LivePatchAgent.Bench.Daemon;
 using LivePatchAgent.Bench.Measurement;
-using LivePatchAgent.Integration.Tests;
 
 namespace LivePatchAgent.Bench.Suites;
 

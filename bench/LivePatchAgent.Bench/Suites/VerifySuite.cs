@@ -1,6 +1,5 @@
 using System.Globalization;
 using LivePatchAgent.Core.Modules;
-using LivePatchAgent.Unit.Tests.Modules;
 
 namespace LivePatchAgent.Bench.Suites;
 

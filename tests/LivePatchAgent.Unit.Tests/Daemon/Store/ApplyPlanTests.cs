@@ -1,0 +1,97 @@
+using LivePatchAgent.Daemon.Store;
+using static LivePatchAgent.Unit.Tests.Daemon.Store.StoreManifests;
+
+namespace LivePatchAgent.Unit.Tests.Daemon.Store;
+
+public sealed class ApplyPlanTests
+{
+    private static IReadOnlyList<PlannedApply> Plan(IEnumerable<InstalledPatchManifest> installed, params string[] loaded) =>
+        ApplyPlan.For(installed, n => loaded.Contains(n));
+
+    private static string Describe(IReadOnlyList<PlannedApply> plan) =>
+        string.Join(" ", plan.Select(p => p.Decision switch
+        {
+            ApplyDecision.Load => p.Patch.Name,
+            ApplyDecision.AlreadyLoaded => $"({p.Patch.Name}=loaded)",
+            _ => $"({p.Patch.Name}<{p.SupersededBy})",
+        }));
+
+    [Fact]
+    public void Non_cumulative_patches_load_in_install_order_then_by_name()
+    {
+        var plan = Plan([For("lp_c", Module("c"), minute: 5), For("lp_b", Module("b"), minute: 1), For("lp_a", Module("a"), minute: 5)]);
+
+        Assert.Equal("lp_b lp_a lp_c", Describe(plan));
+    }
+
+    [Fact]
+    public void Of_several_cumulative_patches_only_the_newest_version_loads_and_goes_first()
+    {
+        var plan = Plan(
+        [
+            For("lp_v2", Module("2"), replace: true, version: 2, minute: 9),
+            For("lp_v4", Module("4"), replace: true, version: 4, minute: 1),
+            For("lp_extra", Module("e"), minute: 3),
+            For("lp_v3", Module("3"), replace: true, version: 3, minute: 2),
+        ]);
+
+        // lp_extra was installed after lp_v4, so it stacks on top; the older cumulative ones are superseded.
+        Assert.Equal("lp_v4 lp_extra (lp_v2<lp_v4) (lp_v3<lp_v4)", Describe(plan));
+    }
+
+    [Fact]
+    public void Without_versions_the_latest_install_of_the_cumulative_patches_wins()
+    {
+        var plan = Plan([For("lp_x", Module("x"), replace: true, minute: 1), For("lp_y", Module("y"), replace: true, minute: 2)]);
+
+        Assert.Equal("lp_y (lp_x<lp_y)", Describe(plan));
+    }
+
+    [Fact]
+    public void Equal_version_and_time_fall_back_to_the_name_so_the_choice_is_stable()
+    {
+        var a = For("lp_a", Module("a"), replace: true, version: 1);
+        var b = For("lp_b", Module("b"), replace: true, version: 1);
+
+        Assert.Equal(Describe(Plan([a, b])), Describe(Plan([b, a])));
+        Assert.Equal("lp_b (lp_a<lp_b)", Describe(Plan([a, b])));
+    }
+
+    [Fact]
+    public void A_non_cumulative_patch_installed_before_the_cumulative_one_is_superseded()
+    {
+        var plan = Plan([For("lp_old", Module("o"), minute: 1), For("lp_cum", Module("c"), replace: true, minute: 2)]);
+
+        Assert.Equal("lp_cum (lp_old<lp_cum)", Describe(plan));
+    }
+
+    [Fact]
+    public void Loaded_patches_are_left_alone()
+    {
+        var plan = Plan([For("lp_a", Module("a"), minute: 1), For("lp_b", Module("b"), minute: 2)], "lp_a");
+
+        Assert.Equal("lp_b (lp_a=loaded)", Describe(plan));
+    }
+
+    [Fact]
+    public void Unknown_replace_counts_as_not_cumulative()
+    {
+        var plan = Plan([For("lp_a", Module("a"), replace: null, version: 9, minute: 1), For("lp_b", Module("b"), replace: false, minute: 2)]);
+
+        Assert.Equal("lp_a lp_b", Describe(plan));
+    }
+
+    [Fact]
+    public void The_plan_does_not_depend_on_the_listing_order()
+    {
+        InstalledPatchManifest[] installed =
+        [
+            For("lp_1", Module("1"), minute: 4), For("lp_2", Module("2"), replace: true, version: 7, minute: 2),
+            For("lp_3", Module("3"), minute: 3), For("lp_4", Module("4"), replace: true, version: 7, minute: 1),
+        ];
+
+        var expected = Describe(Plan(installed));
+        Assert.Equal(expected, Describe(Plan(installed.Reverse())));
+        Assert.Equal(expected, Describe(Plan(installed.OrderBy(m => m.Sha256, StringComparer.Ordinal))));
+    }
+}
