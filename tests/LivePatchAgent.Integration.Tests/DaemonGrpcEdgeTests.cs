@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 using LivePatchAgent.Protocol.V1;
-using LivePatchAgent.Unit.Tests.Fixtures;
 using Microsoft.Extensions.Logging;
 
 namespace LivePatchAgent.Integration.Tests;

@@ -1,5 +1,3 @@
-using LivePatchAgent.Unit.Tests.Fixtures;
-
 namespace LivePatchAgent.Integration.Tests;
 
 /// <summary>
