@@ -19,10 +19,6 @@ namespace LivePatchAgent.Daemon.Api;
 /// </remarks>
 internal sealed class CallerAuthorization(AdminGroup adminGroup, ILogger<CallerAuthorization> logger)
 {
-    public Task<bool> IsAdminAsync(ServerCallContext context) => IsAdminAsync(context.GetHttpContext());
-
-    public async Task<bool> IsAdminAsync(HttpContext http) => await RefusalAsync(http).ConfigureAwait(false) is null;
-
     /// <summary>Throws permission-denied unless the caller is an administrator.</summary>
     public Task DemandAsync(ServerCallContext context, string what) => DemandAsync(context.GetHttpContext(), what);
 
