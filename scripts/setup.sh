@@ -17,11 +17,16 @@ export DEBIAN_FRONTEND=noninteractive
 # .deb, lintian checks it, rpm brings rpmbuild; zlib1g-dev is the libz the Native AOT link uses (UseSystemZlib).
 # The systemd-boot e2e scenario: debootstrap makes the Debian image, e2fsprogs puts it in an ext4 file
 # (mkfs.ext4 -d), qemu-utils (qemu-img) makes the per-run overlay of it.
+# The third-party client example (examples/python, PythonClientTests): protoc >= 3.15 (protobuf-compiler; not
+# python3-grpc-tools, whose bundled protoc 3.5.1 rejects proto3 `optional`), its well-known types (libprotobuf-dev),
+# the Python gRPC plugin (protobuf-compiler-grpc) and runtime (python3-grpcio, python3-protobuf).
+# libnss-wrapper gives a test daemon a group that exists only through NSS (DaemonAuthorizationTests).
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
   pandoc dpkg-dev fakeroot lintian rpm zlib1g-dev
   debootstrap e2fsprogs qemu-utils
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed

@@ -85,10 +85,9 @@ internal static class DaemonHost
             o.ColorBehavior = LoggerColorBehavior.Disabled;
         });
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Grpc.AspNetCore logs every failed call at Information with the exception's stack trace, without the
+        // caller. The daemon logs its own failures (RequestFailed) and malformed requests with the caller (CallGate).
         logging.AddFilter("Grpc", LogLevel.Warning);
-        // The call handler reports requests it could not read (malformed protobuf, oversized messages) at
-        // Information; a hostile or broken client should show in the log.
-        logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Information);
         return services;
     }
 
@@ -165,19 +164,27 @@ internal static class DaemonHost
     {
         var limits = configuration.GetSection(LimitsOptions.SectionName).Get<LimitsOptions>() ?? new();
         // Resolved eagerly at start (see DaemonProgram), so "started at" is the start, not the first request.
+        services.AddSingleton<AdminGroup>();
+        services.AddHostedService<AdminGroupStartupCheck>();
         services.AddSingleton<CallerAuthorization>();
         services.AddSingleton<CallerLimits>();
+        services.AddSingleton<CallGate>();
+        // One instance for all calls: the service is mapped as a ServerServiceDefinition (see RequestParsing).
+        services.AddSingleton<AgentService>();
         services.AddSingleton(sp => new DaemonInfo(Version, sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         services.AddGrpc(o =>
         {
-            // Outermost first: the error interceptor also maps the authorization's refusals.
+            // Outermost first. Who may call what is decided before the body is read, by CallGate.
             o.Interceptors.Add<ErrorInterceptor>();
-            o.Interceptors.Add<AuthorizationInterceptor>();
+            o.Interceptors.Add<RequestTimeoutInterceptor>();
             o.EnableDetailedErrors = false;
             // A module upload is one message: the limit is the module limit plus room for the other fields.
             o.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, limits.MaxModuleSize + (1 << 20));
         });
-        services.AddGrpcHealthChecks().AddCheck<KernelWatcherHealthCheck>("kernel-watcher");
+        // The empty name is the server as a whole; probes that name the service (Kubernetes' grpc probe, grpc-health-probe
+        // -service) get the same status for it. Any other name is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+        services.AddGrpcHealthChecks(o => o.Services.Map(Protocol.V1.Agent.Descriptor.FullName, _ => true))
+            .AddCheck<KernelWatcherHealthCheck>("kernel-watcher");
 
         // Grpc.AspNetCore.Server.Reflection emits IL2075 under Native AOT (grpc/grpc-dotnet#2605), so the
         // reflection services are built from explicit descriptors. Add each new service here.
@@ -196,9 +203,13 @@ internal static class DaemonHost
 
     private static void MapAgentApi(this WebApplication app)
     {
-        app.MapGrpcService<AgentService>();
+        // After routing, before the endpoints: limits and access are checked before any request body is read.
+        app.Use(app.Services.GetRequiredService<CallGate>().InvokeAsync);
+        // Bound through RequestParsing, so a body that is not a valid message is INVALID_ARGUMENT with an ErrorInfo.
+        app.MapGrpcService(sp => RequestParsing.Bind(b => Protocol.V1.Agent.BindService(b, sp.GetRequiredService<AgentService>())));
+        app.MapGrpcService(sp => RequestParsing.Bind(b => ServerReflection.BindService(b, sp.GetRequiredService<ReflectionServiceImpl>())));
+        app.MapGrpcService(sp => RequestParsing.Bind(b => Grpc.Reflection.V1.ServerReflection.BindService(b, sp.GetRequiredService<ReflectionV1ServiceImpl>())));
+        // Grpc.AspNetCore.HealthChecks maps its own (internal) service type, so its requests are parsed by the framework.
         app.MapGrpcHealthChecksService();
-        app.MapGrpcService<ReflectionServiceImpl>();
-        app.MapGrpcService<ReflectionV1ServiceImpl>();
     }
 }

@@ -72,4 +72,16 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.OperationCancelRequested, LogLevel.Information, "operation #{Id}: cancel requested by {Caller}")]
     public static partial void OperationCancelRequested(ILogger logger, long id, string caller);
+
+    [LoggerMessage(LogEvents.AdminGroupResolved, LogLevel.Information, "Access:AdminGroup {Group} is gid {Gid}: its members may change patches")]
+    public static partial void AdminGroupResolved(ILogger logger, string group, uint gid);
+
+    [LoggerMessage(LogEvents.AdminGroupUnresolved, LogLevel.Warning, "Access:AdminGroup {Group} does not resolve ({Problem}); until it does, only root may change patches")]
+    public static partial void AdminGroupUnresolved(ILogger logger, string group, string problem);
+
+    [LoggerMessage(LogEvents.AdminGroupNone, LogLevel.Information, "Access:AdminGroup is empty: only root may change patches")]
+    public static partial void AdminGroupNone(ILogger logger);
+
+    [LoggerMessage(LogEvents.MalformedRequest, LogLevel.Warning, "malformed request: {Method} from {Caller}: {Problem}")]
+    public static partial void MalformedRequest(ILogger logger, string method, string caller, string problem);
 }

@@ -30,6 +30,10 @@ internal static class LogEvents
     public const int OperationCrashed = 20;
     public const int FinishNotJournalled = 21;
     public const int OperationCancelRequested = 22;
+    public const int AdminGroupResolved = 23;
+    public const int AdminGroupUnresolved = 24;
+    public const int AdminGroupNone = 25;
+    public const int MalformedRequest = 26;
     public const int DBusConnected = 100;
     public const int DBusUnavailable = 101;
     public const int DBusRetrying = 102;

@@ -165,14 +165,14 @@ public sealed class SystemdProcessTests(ITestOutputHelper output) : IDisposable
         return Convert.ToInt64(line["flags:".Length..].Trim(), 8);
     }
 
-    private static string DaemonBinary()
+    internal static string DaemonBinary()
     {
         var underTest = Environment.GetEnvironmentVariable("DAEMON_UNDER_TEST");
         return string.IsNullOrEmpty(underTest) ? Path.Combine(AppContext.BaseDirectory, "livepatchd") : underTest;
     }
 
     // .../dotnet/shared/Microsoft.NETCore.App/<version>/ -> .../dotnet
-    private static string DotnetRoot() =>
+    internal static string DotnetRoot() =>
         Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
 
     private static string CreateDirectory()

@@ -16,8 +16,8 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
 
     public static readonly ErrorReason InvalidArgument = new(
         "invalid-argument", ErrorCategory.InvalidArgument,
-        "A request argument is malformed, e.g. a patch name that is not a valid kernel module name.",
-        "Correct the argument; module names are at most 55 characters of letters, digits and '_'.");
+        "A request argument is malformed, e.g. a patch name that is not a valid kernel module name, or the request body is not a valid protobuf message of the method's request type.",
+        "Correct the argument (module names are at most 55 characters of letters, digits and '_'); generate clients from the daemon's own .proto files.");
 
     public static readonly ErrorReason LivepatchUnsupported = new(
         "livepatch-unsupported", ErrorCategory.FailedPrecondition,

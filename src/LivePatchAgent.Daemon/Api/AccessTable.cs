@@ -54,13 +54,20 @@ internal static class AccessTable
         [Full(Grpc.Reflection.V1.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    /// <summary>Why an admin-only method is refused to others, for the permission-denied message.</summary>
+    /// <summary>
+    /// Why an admin-only method is refused to others, for the permission-denied message. A method the table does
+    /// not know gets a plain "is for administrators", which does not tell a caller whether it exists.
+    /// </summary>
     public static string AdminReason(string method) =>
-        method == Full(V1.Agent.Descriptor.FullName, "GetHistory")
-            ? "shows the audit journal (who did what), which is for administrators"
-            : "changes the kernel and is for administrators";
+        !Methods.ContainsKey(method) ? "is for administrators"
+        : method == Full(V1.Agent.Descriptor.FullName, "GetHistory") ? "shows the audit journal (who did what), which is for administrators"
+        : "changes the kernel and is for administrators";
 
-    /// <summary>The level of a method path such as "/livepatch.v1.Agent/LoadPatch"; unknown methods are admin-only.</summary>
+    /// <summary>
+    /// The level of a method path such as "/livepatch.v1.Agent/LoadPatch". Anything not in the table is admin-only
+    /// (default deny): a non-administrator gets PERMISSION_DENIED for a method that does not exist, an
+    /// administrator grpc-dotnet's UNIMPLEMENTED.
+    /// </summary>
     public static AccessLevel LevelOf(string method) =>
         Methods.TryGetValue(method, out var level) ? level : AccessLevel.Admin;
 

@@ -98,11 +98,11 @@ internal sealed class AgentService(
     public override async Task<V1.UnloadPatchResponse> UnloadPatch(V1.UnloadPatchRequest request, ServerCallContext context) =>
         (await FinishAsync(Start(new V1.StartOperationRequest { Unload = request }, context), context).ConfigureAwait(false)).Unload;
 
-    public override Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
+    public override async Task<V1.BlockingTasksResponse> GetBlockingTasks(V1.GetBlockingTasksRequest request, ServerCallContext context)
     {
         if (request.IncludeStacks)
         {
-            authorization.Demand(context, "with stacks shows other users' kernel stacks, which is for administrators (ask without stacks)");
+            await authorization.DemandAsync(context, "with stacks shows other users' kernel stacks, which is for administrators (ask without stacks)").ConfigureAwait(false);
         }
 
         var view = store.Current;
@@ -110,7 +110,7 @@ internal sealed class AgentService(
         if (view.Transition is not { } transition)
         {
             response.Message = "no transition is running";
-            return Task.FromResult(response);
+            return response;
         }
 
         if (request.Name.Length > 0 && ModuleName.Normalize(request.Name) != transition.Patch)
@@ -130,7 +130,7 @@ internal sealed class AgentService(
         response.Message = scan.Tasks.IsEmpty
             ? $"{transition.Patch} has been {(transition.Patching ? "patching" : "unpatching")} for {elapsed.TotalSeconds:F0} s, but no thread in /proc blocks it ({scan.ThreadsScanned} scanned): idle tasks, which /proc does not show, or a race hold it; it usually completes within seconds"
             : $"{scan.Tasks.Length} thread(s) block the {(transition.Patching ? "patching" : "unpatching")} transition of {transition.Patch} ({elapsed.TotalSeconds:F0} s so far)";
-        return Task.FromResult(response);
+        return response;
     }
 
     public override async Task<V1.RevertTransitionResponse> RevertTransition(V1.RevertTransitionRequest request, ServerCallContext context) =>
@@ -142,17 +142,18 @@ internal sealed class AgentService(
     public override async Task<V1.KickTasksResponse> KickTasks(V1.KickTasksRequest request, ServerCallContext context) =>
         (await FinishAsync(Start(new V1.StartOperationRequest { Kick = request }, context), context).ConfigureAwait(false)).Kick;
 
-    public override Task<V1.Operation> StartOperation(V1.StartOperationRequest request, ServerCallContext context) =>
-        Task.FromResult(ToOperation(Start(request, context).State, context));
+    public override async Task<V1.Operation> StartOperation(V1.StartOperationRequest request, ServerCallContext context) =>
+        await ToOperationAsync(Start(request, context).State, context).ConfigureAwait(false);
 
-    public override Task<V1.Operation> GetOperation(V1.GetOperationRequest request, ServerCallContext context) =>
-        Task.FromResult(ToOperation(operations.Find(request.Id) ?? throw NoSuchOperation(request.Id), context));
+    public override async Task<V1.Operation> GetOperation(V1.GetOperationRequest request, ServerCallContext context) =>
+        await ToOperationAsync(operations.Find(request.Id) ?? throw NoSuchOperation(request.Id), context).ConfigureAwait(false);
 
-    public override Task<V1.ListOperationsResponse> ListOperations(V1.ListOperationsRequest request, ServerCallContext context)
+    public override async Task<V1.ListOperationsResponse> ListOperations(V1.ListOperationsRequest request, ServerCallContext context)
     {
+        var showCaller = await authorization.IsAdminAsync(context).ConfigureAwait(false);
         var response = new V1.ListOperationsResponse();
-        response.Operations.AddRange(operations.List(request.IncludeFinished).Select(o => ToOperation(o, context)));
-        return Task.FromResult(response);
+        response.Operations.AddRange(operations.List(request.IncludeFinished).Select(o => ToOperation(o, showCaller)));
+        return response;
     }
 
     public override async Task WatchOperation(V1.WatchOperationRequest request, IServerStreamWriter<V1.Operation> responseStream, ServerCallContext context)
@@ -161,11 +162,12 @@ internal sealed class AgentService(
         using var slot = limits.EnterWatch(context);
         // A follower goes away (lpctl detaches on Ctrl-C) or the daemon stops; the operation goes on either way.
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var showCaller = await authorization.IsAdminAsync(context).ConfigureAwait(false);
         try
         {
             await foreach (var state in states.ReadAllAsync(ended.Token).ConfigureAwait(false))
             {
-                await responseStream.WriteAsync(ToOperation(state, context), ended.Token).ConfigureAwait(false);
+                await responseStream.WriteAsync(ToOperation(state, showCaller), ended.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -178,7 +180,7 @@ internal sealed class AgentService(
         }
     }
 
-    public override Task<V1.Operation> CancelOperation(V1.CancelOperationRequest request, ServerCallContext context)
+    public override async Task<V1.Operation> CancelOperation(V1.CancelOperationRequest request, ServerCallContext context)
     {
         if (operations.FindRunning(request.Id) is not { } running)
         {
@@ -193,7 +195,7 @@ internal sealed class AgentService(
         }
 
         Log.OperationCancelRequested(logger, request.Id, PeerCredentials.Caller(context).Description);
-        return Task.FromResult(ToOperation(running.State, context));
+        return await ToOperationAsync(running.State, context).ConfigureAwait(false);
     }
 
     public override async Task WatchEvents(V1.WatchEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)
@@ -308,11 +310,15 @@ internal sealed class AgentService(
             throw new AgentException(result.Reason ?? ErrorReason.Internal, result.Message);
         }
 
-        return ToOperation(final, context);
+        return await ToOperationAsync(final, context).ConfigureAwait(false);
     }
 
-    private V1.Operation ToOperation(OperationState state, ServerCallContext context) =>
-        ProtoMapper.ToOperation(state, store.Current, timeProvider.GetUtcNow(), authorization.IsAdmin(context));
+    private async Task<V1.Operation> ToOperationAsync(OperationState state, ServerCallContext context) =>
+        ToOperation(state, await authorization.IsAdminAsync(context).ConfigureAwait(false));
+
+    /// <summary>The operation as a caller sees it: only administrators see who started it.</summary>
+    private V1.Operation ToOperation(OperationState state, bool showCaller) =>
+        ProtoMapper.ToOperation(state, store.Current, timeProvider.GetUtcNow(), showCaller);
 
     private static AgentException NoSuchOperation(long id) =>
         new(ErrorReason.OperationNotFound, $"no operation {id}: livepatchd knows the running ones and the last {OperationTracker.RecentLimit} finished (lpctl operations); older ones are in lpctl history");

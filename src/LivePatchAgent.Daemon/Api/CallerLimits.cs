@@ -66,9 +66,9 @@ internal sealed class CallerLimits(IOptions<LimitsOptions> options, ILogger<Call
     }
 
     /// <summary>Throws limit-exceeded when the call came on a connection over its uid's limit.</summary>
-    public static void CheckConnection(ServerCallContext context)
+    public static void CheckConnection(HttpContext http)
     {
-        if (context.GetHttpContext().Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(OverLimitKey, out var message) == true)
+        if (http.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(OverLimitKey, out var message) == true)
         {
             throw new AgentException(ErrorReason.LimitExceeded, (string)message!);
         }

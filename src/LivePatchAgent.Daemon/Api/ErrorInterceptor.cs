@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
@@ -55,15 +56,31 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         _ => StatusCode.Internal,
     };
 
+    /// <summary>The google.rpc.Status of a failed call: the code of the reason's category and an ErrorInfo (domain livepatchd).</summary>
+    public static Google.Rpc.Status ToStatus(ErrorReason reason, string message) => new()
+    {
+        Code = (int)ToStatusCode(reason.Category),
+        Message = message,
+        Details = { Any.Pack(new ErrorInfo { Reason = reason.Code, Domain = Domain }) },
+    };
+
+    /// <summary>
+    /// The exception that makes grpc-dotnet answer with <see cref="ToStatus"/> (in the grpc-status-details-bin
+    /// trailer); <paramref name="debugException"/> stays on the server, for whoever inspects the call's status.
+    /// </summary>
+    public static RpcException ToRpcException(ErrorReason reason, string message, Exception? debugException = null)
+    {
+        var status = ToStatus(reason, message);
+        var trailers = new Metadata { { StatusDetailsTrailer, status.ToByteArray() } };
+        return new RpcException(new Grpc.Core.Status((StatusCode)status.Code, message, debugException), trailers);
+    }
+
+    /// <summary>The trailer (or, in a trailers-only response, header) that carries the google.rpc.Status.</summary>
+    public const string StatusDetailsTrailer = "grpc-status-details-bin";
+
     private RpcException ToRpcException(AgentException e, string method)
     {
         Log.RequestFailed(logger, method, e.Reason.Code, e.Message);
-        var status = new Google.Rpc.Status
-        {
-            Code = (int)ToStatusCode(e.Reason.Category),
-            Message = e.Message,
-            Details = { Any.Pack(new ErrorInfo { Reason = e.Reason.Code, Domain = Domain }) },
-        };
-        return status.ToRpcException();
+        return ToRpcException(e.Reason, e.Message);
     }
 }

@@ -36,4 +36,14 @@ public sealed class AccessTableTests
         Assert.Equal(AccessLevel.Open, AccessTable.LevelOf("/livepatch.v1.Agent/GetStatus"));
         Assert.Equal(AccessLevel.Admin, AccessTable.LevelOf("/livepatch.v1.Agent/SomethingNew"));
     }
+
+    [Theory]
+    [InlineData("/livepatch.v1.Agent/DoesNotExist")]
+    [InlineData("/no.such.Service/Method")]
+    [InlineData("/")]
+    public void An_unknown_method_is_for_administrators_without_saying_it_is_unknown(string method)
+    {
+        Assert.Equal(AccessLevel.Admin, AccessTable.LevelOf(method));
+        Assert.Equal("is for administrators", AccessTable.AdminReason(method));
+    }
 }

@@ -56,12 +56,22 @@ public sealed class DaemonConfigurationTests : IDisposable
     [InlineData("DBus:Address", "not an address", "DBus:Address: must be a D-Bus address")]
     [InlineData("Watch:IdleIntervall", "00:00:01", "Watch: unknown setting(s) 'IdleIntervall'")]
     [InlineData("Wtach:IdleInterval", "00:00:01", "Wtach: unknown section")]
+    [InlineData("Access:AdminGroup", "admins:x", "Access:AdminGroup: must be a group name")]
+    [InlineData("Access:AdminGroup", " admins", "Access:AdminGroup: must be a group name")]
     public void A_bad_value_names_the_key_and_the_problem(string key, string value, string expected)
     {
         var errors = Validate(ConfigFile("{}"), (key, value));
 
         Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("livepatch-admin")]
+    [InlineData("lpadmins@corp.example.com")] // sssd with use_fully_qualified_names
+    [InlineData("CORP\\Livepatch Admins")] // winbind
+    [InlineData("")]
+    public void A_directory_group_name_is_accepted(string group) =>
+        Assert.Empty(Validate(ConfigFile("{}"), ("Access:AdminGroup", group)));
 
     [Fact]
     public void A_missing_explicit_config_file_is_an_error()
