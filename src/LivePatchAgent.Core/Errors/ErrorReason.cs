@@ -209,6 +209,11 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "No running or recent operation has that id (livepatchd keeps the last 100 in memory; older ones are in the audit journal).",
         "List them with `lpctl operations`; see older ones with `lpctl history`.");
 
+    public static readonly ErrorReason ModuleSyscallsUnsupported = new(
+        "module-syscalls-unsupported", ErrorCategory.FailedPrecondition,
+        "livepatchd cannot load or remove modules here: it knows the finit_module and delete_module syscall numbers only on x86_64 and aarch64, or the kernel answered ENOSYS (a seccomp filter of the service or container). The message names the architecture.",
+        "Run livepatchd on x86_64 or aarch64, outside any seccomp filter that denies the module syscalls.");
+
     /// <summary>Every reason, for lookup and for the documentation check.</summary>
     public static ImmutableArray<ErrorReason> All { get; } =
     [
@@ -252,6 +257,7 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         OperationCancelled,
         OperationNotCancellable,
         OperationNotFound,
+        ModuleSyscallsUnsupported,
     ];
 
     public static ErrorReason? Find(string code) => All.FirstOrDefault(r => r.Code == code);

@@ -116,41 +116,12 @@ public static class CompressedModule
 
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - 8));
         var size = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(file.Length - 4));
-        if (size != (uint)output.LongLength || crc != Crc32(output))
+        if (size != (uint)output.LongLength || crc != System.IO.Hashing.Crc32.HashToUInt32(output))
         {
             throw new AgentException(ErrorReason.DecompressionFailed,
                 "cannot decompress the gzip-compressed module: its CRC-32 and length trailer does not match the data (a truncated or altered file, or several gzip members); check that the file is complete");
         }
     }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var table = Crc32Table.Value;
-        var crc = 0xffff_ffffu;
-        foreach (var b in data)
-        {
-            crc = table[(crc ^ b) & 0xff] ^ (crc >> 8);
-        }
-
-        return ~crc;
-    }
-
-    private static readonly Lazy<uint[]> Crc32Table = new(() =>
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xedb8_8320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
-    });
 
     private static Stream Open(ModuleCompression compression, Stream input) => compression switch
     {

@@ -20,7 +20,7 @@ public sealed class ApiOptions
     public string SocketMode { get; set; } = "0666";
 
     /// <summary>Events buffered per WatchEvents subscriber before it is told it lagged.</summary>
-    [Range(16, 65536)]
+    [IntegerRange(16, 65536)]
     public int WatchBufferSize { get; set; } = 256;
 
     public UnixFileMode GetSocketMode() => (UnixFileMode)Convert.ToInt32(SocketMode, 8);

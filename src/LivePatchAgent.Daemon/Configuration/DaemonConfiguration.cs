@@ -1,6 +1,5 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
+using LivePatchAgent.Core.Transitions;
 
 namespace LivePatchAgent.Daemon.Configuration;
 
@@ -9,14 +8,46 @@ namespace LivePatchAgent.Daemon.Configuration;
 /// config file, LIVEPATCHD_ environment variables (LIVEPATCHD_Watch__IdleInterval=00:00:02), then the command
 /// line. The check runs before anything starts, so a bad value costs one clear line and exit code 78.
 /// </summary>
-internal static partial class DaemonConfiguration
+internal static class DaemonConfiguration
 {
     public const string DefaultConfigFile = "/etc/livepatchd/livepatchd.json";
     public const string EnvironmentPrefix = "LIVEPATCHD_";
 
-    /// <summary>Top-level sections the daemon reads; anything else is almost certainly a typo.</summary>
-    public static readonly IReadOnlyList<string> KnownSections =
-        [PathsOptions.SectionName, ApiOptions.SectionName, WatchOptions.SectionName, DBusOptions.SectionName, VerificationOptions.SectionName, LimitsOptions.SectionName, TransitionsOptions.SectionName, AccessOptions.SectionName, ApplyOptions.SectionName, JournalOptions.SectionName, "Logging"];
+    /// <summary>
+    /// Every options section with its keys and validator. A unit test holds each table
+    /// equal to the public properties of its options class.
+    /// </summary>
+    public static readonly IReadOnlyList<OptionsSection> Sections =
+    [
+        OptionsSection.For(PathsOptions.SectionName, s => s.Get<PathsOptions>(), new PathsOptionsValidator(),
+            Setting.Text(nameof(PathsOptions.HostRoot)), Setting.Text(nameof(PathsOptions.StateDir))),
+        OptionsSection.For(ApiOptions.SectionName, s => s.Get<ApiOptions>(), new ApiOptionsValidator(),
+            Setting.Text(nameof(ApiOptions.SocketPath)), Setting.Text(nameof(ApiOptions.SocketMode)), Setting.Int32(nameof(ApiOptions.WatchBufferSize))),
+        OptionsSection.For(WatchOptions.SectionName, s => s.Get<WatchOptions>(), new WatchOptionsValidator(),
+            Setting.Duration(nameof(WatchOptions.IdleInterval)), Setting.Duration(nameof(WatchOptions.TransitionInterval))),
+        OptionsSection.For(DBusOptions.SectionName, s => s.Get<DBusOptions>(), new DBusOptionsValidator(),
+            Setting.Flag(nameof(DBusOptions.Enabled)), Setting.Text(nameof(DBusOptions.Address))),
+        OptionsSection.For(VerificationOptions.SectionName, s => s.Get<VerificationOptions>(), new VerificationOptionsValidator(),
+            Setting.Text(nameof(VerificationOptions.TrustedCertificatesDir)), Setting.Flag(nameof(VerificationOptions.RequireSignature)),
+            Setting.Text(nameof(VerificationOptions.TargetBuildId))),
+        OptionsSection.For(LimitsOptions.SectionName, s => s.Get<LimitsOptions>(), new LimitsOptionsValidator(),
+            Setting.Int64(nameof(LimitsOptions.MaxModuleSize)), Setting.Duration(nameof(LimitsOptions.OperationTimeout)),
+            Setting.Int32(nameof(LimitsOptions.MaxConnections)), Setting.Int32(nameof(LimitsOptions.MaxConnectionsPerUid)),
+            Setting.Int32(nameof(LimitsOptions.MaxWatchStreamsPerUid)), Setting.Duration(nameof(LimitsOptions.RequestTimeout))),
+        OptionsSection.For(TransitionsOptions.SectionName, s => s.Get<TransitionsOptions>(), new TransitionsOrderValidator(),
+            Setting.Duration(nameof(TransitionsOptions.StallAfter)), Setting.Flag(nameof(TransitionsOptions.KickBlockedTasks)),
+            Setting.Duration(nameof(TransitionsOptions.KickAfter)), Setting.Duration(nameof(TransitionsOptions.ResolveAfter)),
+            Setting.Choice<OnStall>(nameof(TransitionsOptions.OnStall)), Setting.Duration(nameof(TransitionsOptions.RescanInterval))),
+        OptionsSection.For(AccessOptions.SectionName, s => s.Get<AccessOptions>(), new AccessOptionsValidator(),
+            Setting.Text(nameof(AccessOptions.AdminGroup))),
+        OptionsSection.For(ApplyOptions.SectionName, s => s.Get<ApplyOptions>(), new ApplyOptionsValidator(),
+            Setting.Flag(nameof(ApplyOptions.AtStartup)), Setting.Flag(nameof(ApplyOptions.CleanupLeftovers))),
+        OptionsSection.For(JournalOptions.SectionName, s => s.Get<JournalOptions>(), new JournalOptionsValidator(),
+            Setting.Int64(nameof(JournalOptions.MaxFileSize)), Setting.Int32(nameof(JournalOptions.KeepFiles))),
+    ];
+
+    /// <summary>Top-level sections the daemon reads (Logging is the framework's own); anything else is almost certainly a typo.</summary>
+    public static readonly IReadOnlyList<string> KnownSections = [.. Sections.Select(s => s.Name), "Logging"];
 
     /// <summary>Assembles the layers. Throws <see cref="ConfigurationException"/> for an unusable file.</summary>
     public static IConfigurationRoot Build(string? configFile, IReadOnlyDictionary<string, string?> overrides)
@@ -64,7 +95,7 @@ internal static partial class DaemonConfiguration
         }
     }
 
-    /// <summary>Binds and validates every section; returns one line per problem, naming the key.</summary>
+    /// <summary>Checks every section; returns one line per problem, naming the key (<see cref="OptionsSection.Check"/>).</summary>
     public static IReadOnlyList<string> Validate(IConfiguration configuration)
     {
         var errors = new List<string>();
@@ -76,17 +107,11 @@ internal static partial class DaemonConfiguration
             }
         }
 
-        // Each section is bound twice: strictly, to find unknown keys, then leniently, to find bad values too.
-        Check(configuration, PathsOptions.SectionName, s => s.Get<PathsOptions>(Strict), s => s.Get<PathsOptions>(), new PathsOptionsValidator(), errors);
-        Check(configuration, ApiOptions.SectionName, s => s.Get<ApiOptions>(Strict), s => s.Get<ApiOptions>(), new ApiOptionsValidator(), errors);
-        Check(configuration, WatchOptions.SectionName, s => s.Get<WatchOptions>(Strict), s => s.Get<WatchOptions>(), new WatchOptionsValidator(), errors);
-        Check(configuration, DBusOptions.SectionName, s => s.Get<DBusOptions>(Strict), s => s.Get<DBusOptions>(), new DBusOptionsValidator(), errors);
-        Check(configuration, VerificationOptions.SectionName, s => s.Get<VerificationOptions>(Strict), s => s.Get<VerificationOptions>(), new VerificationOptionsValidator(), errors);
-        Check(configuration, LimitsOptions.SectionName, s => s.Get<LimitsOptions>(Strict), s => s.Get<LimitsOptions>(), new LimitsOptionsValidator(), errors);
-        Check(configuration, AccessOptions.SectionName, s => s.Get<AccessOptions>(Strict), s => s.Get<AccessOptions>(), new AccessOptionsValidator(), errors);
-        Check(configuration, TransitionsOptions.SectionName, s => s.Get<TransitionsOptions>(Strict), s => s.Get<TransitionsOptions>(), new TransitionsOrderValidator(), errors);
-        Check(configuration, ApplyOptions.SectionName, s => s.Get<ApplyOptions>(Strict), s => s.Get<ApplyOptions>(), new ApplyOptionsValidator(), errors);
-        Check(configuration, JournalOptions.SectionName, s => s.Get<JournalOptions>(Strict), s => s.Get<JournalOptions>(), new JournalOptionsValidator(), errors);
+        foreach (var section in Sections)
+        {
+            section.Check(configuration, errors);
+        }
+
         return errors;
     }
 
@@ -105,96 +130,8 @@ internal static partial class DaemonConfiguration
         Journal = configuration.GetSection(JournalOptions.SectionName).Get<JournalOptions>() ?? new(),
     };
 
+    /// <summary>The host binds strictly too, so a host started without <see cref="Validate"/> (tests) still refuses typos.</summary>
     public static void Strict(BinderOptions options) => options.ErrorOnUnknownConfiguration = true;
-
-    private static void Check<T>(
-        IConfiguration configuration, string name, Func<IConfigurationSection, T?> strict, Func<IConfigurationSection, T?> lenient,
-        IValidateOptions<T> validator, List<string> errors)
-        where T : class, new()
-    {
-        var section = configuration.GetSection(name);
-        try
-        {
-            strict(section);
-        }
-        catch (InvalidOperationException e) when (UnknownError().IsMatch(e.Message))
-        {
-            errors.Add(DescribeBindError(name, e));
-        }
-        catch (InvalidOperationException)
-        {
-            // A bad value; the lenient bind below reports it.
-        }
-
-        T options;
-        try
-        {
-            options = lenient(section) ?? new T();
-        }
-        catch (InvalidOperationException e)
-        {
-            errors.Add(DescribeBindError(name, e));
-            return;
-        }
-
-        var result = validator.Validate(null, options);
-        if (result.Failed)
-        {
-            errors.AddRange(result.Failures!.Select(f => DescribeValidationFailure(name, f)));
-        }
-    }
-
-    private static string DescribeBindError(string section, InvalidOperationException e)
-    {
-        // "Failed to convert configuration value '...' at 'Watch:IdleInterval' to type 'System.TimeSpan'."
-        var convert = ConvertError().Match(e.Message);
-        if (convert.Success)
-        {
-            return $"{convert.Groups["key"].Value}: cannot use \"{convert.Groups["value"].Value}\" as {Friendly(convert.Groups["type"].Value)}";
-        }
-
-        // "'ErrorOnUnknownConfiguration' was set ... properties were not found on the instance of ...: 'X', 'Y'"
-        var unknown = UnknownError().Match(e.Message);
-        if (unknown.Success)
-        {
-            return $"{section}: unknown setting(s) {unknown.Groups["names"].Value}";
-        }
-
-        return $"{section}: {e.Message}";
-    }
-
-    private static string DescribeValidationFailure(string section, string failure)
-    {
-        // "DataAnnotation validation failed for 'ApiOptions' members: 'SocketMode' with the error: '...'."
-        var m = ValidationError().Match(failure);
-        if (m.Success)
-        {
-            return $"{section}:{m.Groups["member"].Value}: {m.Groups["error"].Value}";
-        }
-
-        // Custom messages come as "Member: message".
-        var colon = failure.IndexOf(": ", StringComparison.Ordinal);
-        return colon > 0 && !failure[..colon].Contains(' ', StringComparison.Ordinal)
-            ? $"{section}:{failure}"
-            : $"{section}: {failure}";
-    }
-
-    private static string Friendly(string type) => type switch
-    {
-        "System.TimeSpan" => "a duration (hh:mm:ss[.fff], e.g. 00:00:01)",
-        "System.Int32" => "an integer",
-        "System.Boolean" => "true or false",
-        _ => type,
-    };
-
-    [GeneratedRegex("value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline)]
-    private static partial Regex ConvertError();
-
-    [GeneratedRegex("were not found on the instance of [^:]+: (?<names>.+)$", RegexOptions.Singleline)]
-    private static partial Regex UnknownError();
-
-    [GeneratedRegex("members: '(?<member>[^']+)' with the error: '(?<error>.*)'\\.?$", RegexOptions.Singleline)]
-    private static partial Regex ValidationError();
 }
 
 /// <summary>A configuration the daemon cannot use; exit code 78 (EX_CONFIG).</summary>

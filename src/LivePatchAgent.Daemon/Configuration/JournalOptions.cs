@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace LivePatchAgent.Daemon.Configuration;
@@ -9,11 +8,11 @@ public sealed class JournalOptions
     public const string SectionName = "Journal";
 
     /// <summary>journal.jsonl is rotated when the next entry would take it past this size, in bytes (default 4 MiB).</summary>
-    [Range(4096, 1L << 30)]
+    [IntegerRange(4096, 1L << 30)]
     public long MaxFileSize { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>How many files are kept, the current one included (default 8); the oldest beyond that are deleted.</summary>
-    [Range(1, 1000)]
+    [IntegerRange(1, 1000)]
     public int KeepFiles { get; set; } = 8;
 }
 

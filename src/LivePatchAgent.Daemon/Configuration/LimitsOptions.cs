@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace LivePatchAgent.Daemon.Configuration;
@@ -9,7 +8,7 @@ public sealed class LimitsOptions
     public const string SectionName = "Limits";
 
     /// <summary>The largest module accepted for upload, in bytes (default 64 MiB).</summary>
-    [Range(4096, 1L << 30)]
+    [IntegerRange(4096, 1L << 30)]
     public long MaxModuleSize { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>The default time a load or unload waits for its transition (and retries a busy kernel).</summary>
@@ -17,18 +16,18 @@ public sealed class LimitsOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Connections open at once, all users together (Kestrel's limit; default 256).</summary>
-    [Range(1, 100_000)]
+    [IntegerRange(1, 100_000)]
     public int MaxConnections { get; set; } = 256;
 
     /// <summary>
     /// Connections open at once per uid (default 32). Beyond it a few more are accepted only to answer every call
     /// with limit-exceeded; the rest are closed at once.
     /// </summary>
-    [Range(1, 100_000)]
+    [IntegerRange(1, 100_000)]
     public int MaxConnectionsPerUid { get; set; } = 32;
 
     /// <summary>WatchEvents streams open at once per uid (default 16).</summary>
-    [Range(1, 100_000)]
+    [IntegerRange(1, 100_000)]
     public int MaxWatchStreamsPerUid { get; set; } = 16;
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Linux.Native;
@@ -33,6 +34,7 @@ internal static class KernelErrors
             // running the patch's pre-patch callbacks. The patch looked at the system and declined.
             KernelModules.Enodev or KernelModules.Enxio or KernelModules.Ecanceled => new AgentException(ErrorReason.PatchRefusedItself,
                 $"{name} declined to apply ({what}): its own init or pre-patch callback refused this system, so the module was unloaded again; dmesg has its message (\"pre-patch callback failed for object ...\")"),
+            KernelModules.Enosys => NoModuleSyscalls("load", name, RuntimeInformation.ProcessArchitecture),
             _ => new AgentException(ErrorReason.LoadFailed, $"finit_module failed for {name}: {what}; dmesg may say why"),
         };
     }
@@ -43,7 +45,28 @@ internal static class KernelErrors
         KernelModules.Eagain or KernelModules.Ebusy => new KernelBusyException(ErrorReason.ModuleInUse,
             $"module {name} is still in use (refcount not zero, or another module depends on it): {KernelModules.Describe(errno)}"),
         KernelModules.Eperm => new AgentException(ErrorReason.KernelRefused, $"the kernel refused to remove {name}: {PermissionCause(kernel)}"),
+        KernelModules.Enosys => NoModuleSyscalls("remove", name, RuntimeInformation.ProcessArchitecture),
         _ => new AgentException(ErrorReason.Internal, $"cannot remove module {name}: {KernelModules.Describe(errno)}"),
+    };
+
+    /// <summary>
+    /// ENOSYS: either livepatchd does not know the module syscall numbers of <paramref name="architecture"/> (the
+    /// loader then answers ENOSYS itself instead of calling syscall(-1)), or the kernel said it, which with
+    /// livepatch present (it needs CONFIG_MODULES) means a seccomp filter denied the call.
+    /// </summary>
+    public static AgentException NoModuleSyscalls(string verb, string name, Architecture architecture) =>
+        KernelModules.SupportedOn(architecture)
+            ? new AgentException(ErrorReason.ModuleSyscallsUnsupported,
+                $"cannot {verb} {name}: the kernel answered ENOSYS for the module syscall; a seccomp filter (SystemCallFilter=, a container profile) most likely denies it to livepatchd")
+            : new AgentException(ErrorReason.ModuleSyscallsUnsupported,
+                $"cannot {verb} {name}: livepatchd does not support loading modules on the {ArchitectureName(architecture)} architecture (it knows the module syscalls of x86_64 and aarch64 only); nothing was sent to the kernel");
+
+    private static string ArchitectureName(Architecture architecture) => architecture switch
+    {
+        Architecture.X64 => "x86_64",
+        Architecture.Arm64 => "aarch64",
+        Architecture.X86 => "i386",
+        _ => architecture.ToString().ToLowerInvariant(),
     };
 
     /// <summary>

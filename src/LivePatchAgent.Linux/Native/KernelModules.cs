@@ -16,12 +16,25 @@ public interface IKernelModuleLoader
     int Remove(string name);
 }
 
-/// <summary>The kernel's own module loader.</summary>
+/// <summary>
+/// The kernel's own module loader. On an architecture whose module syscall numbers livepatchd does not know, it
+/// answers ENOSYS without calling the kernel (see <see cref="KernelModules.SupportedOn"/>).
+/// </summary>
 public sealed class KernelModuleLoader : IKernelModuleLoader
 {
-    public int Load(SealedModuleImage image) => KernelModules.Load(image);
+    private readonly bool _supported;
 
-    public int Remove(string name) => KernelModules.Remove(name);
+    public KernelModuleLoader()
+        : this(RuntimeInformation.ProcessArchitecture)
+    {
+    }
+
+    /// <summary>A loader as it behaves on <paramref name="architecture"/>; tests use it for the unsupported case.</summary>
+    internal KernelModuleLoader(Architecture architecture) => _supported = KernelModules.SupportedOn(architecture);
+
+    public int Load(SealedModuleImage image) => _supported ? KernelModules.Load(image) : KernelModules.Enosys;
+
+    public int Remove(string name) => _supported ? KernelModules.Remove(name) : KernelModules.Enosys;
 }
 
 /// <summary>The module syscalls and their errnos.</summary>
@@ -43,6 +56,7 @@ public static class KernelModules
     public const int Einval = 22;
     public const int Etxtbsy = 26;
     public const int Efbig = 27;
+    public const int Enosys = 38;
     public const int Enopkg = 65;
     public const int Ebadmsg = 74;
     public const int Eopnotsupp = 95;
@@ -58,6 +72,11 @@ public static class KernelModules
     public static int Load(SealedModuleImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (!Syscalls.ModuleSyscallsSupported)
+        {
+            return Enosys;
+        }
+
         var errno = Syscalls.FinitModule(image.Handle, flags: 0);
         if (errno != Etxtbsy)
         {
@@ -69,7 +88,10 @@ public static class KernelModules
     }
 
     /// <summary>delete_module(name, O_NONBLOCK), as kmod does; O_TRUNC (forced removal) is never used.</summary>
-    public static int Remove(string name) => Syscalls.DeleteModule(name, Syscalls.ONonblock);
+    public static int Remove(string name) => Syscalls.ModuleSyscallsSupported ? Syscalls.DeleteModule(name, Syscalls.ONonblock) : Enosys;
+
+    /// <summary>Whether livepatchd knows the module syscalls of <paramref name="architecture"/> (x86_64, aarch64).</summary>
+    public static bool SupportedOn(Architecture architecture) => Syscalls.ModuleSyscallsSupportedOn(architecture);
 
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }

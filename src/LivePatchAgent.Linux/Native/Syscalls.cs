@@ -34,7 +34,14 @@ internal static partial class Syscalls
 
     private static Architecture Architecture => RuntimeInformation.ProcessArchitecture;
 
-    public static bool ModuleSyscallsSupported => FinitModuleNumber > 0;
+    /// <summary>
+    /// Whether the module syscall numbers of this process's architecture are known. Without them a call would be
+    /// syscall(-1), so <see cref="KernelModules"/> answers ENOSYS itself and never makes it.
+    /// </summary>
+    public static bool ModuleSyscallsSupported => ModuleSyscallsSupportedOn(Architecture);
+
+    /// <summary>The architectures whose finit_module and delete_module numbers are known: x86_64 and aarch64.</summary>
+    public static bool ModuleSyscallsSupportedOn(Architecture architecture) => architecture is Architecture.X64 or Architecture.Arm64;
 
     /// <summary>finit_module(fd, "", flags); returns 0 or an errno. The parameter string must not be NULL (EFAULT).</summary>
     public static int FinitModule(SafeHandle fd, int flags)

@@ -142,6 +142,35 @@ public sealed class CompressedModuleTests
         Assert.Equal(ErrorReason.DecompressionFailed, e.Reason);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(5)]
+    [InlineData(4)]
+    [InlineData(1)]
+    public void A_gzip_trailer_that_does_not_match_the_data_is_decompression_failed(int fromEnd)
+    {
+        // The deflate body is intact; only the CRC-32 (last 8..5) or the length (last 4..1) is altered.
+        var bytes = Read("lpdemo_v1.signed.ko.gz");
+        bytes[^fromEnd] ^= 0x01;
+
+        var e = Assert.Throws<AgentException>(() => CompressedModule.Decompress(bytes, 64 << 20, out _));
+
+        Assert.Equal(ErrorReason.DecompressionFailed, e.Reason);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(3)]
+    public void A_gzip_file_cut_inside_its_trailer_is_decompression_failed(int cut)
+    {
+        // GZipStream ends quietly here: the whole deflate body is present, so only the trailer check can tell.
+        var bytes = Read("lpdemo_v1.signed.ko.gz");
+
+        var e = Assert.Throws<AgentException>(() => CompressedModule.Decompress(bytes[..^cut], 64 << 20, out _));
+
+        Assert.Equal(ErrorReason.DecompressionFailed, e.Reason);
+    }
+
     private static byte[] Gzip(byte[] data)
     {
         using var output = new MemoryStream();

@@ -1,3 +1,4 @@
+using System.Reflection;
 using LivePatchAgent.Daemon;
 using LivePatchAgent.Daemon.Configuration;
 
@@ -58,11 +59,119 @@ public sealed class DaemonConfigurationTests : IDisposable
     [InlineData("Wtach:IdleInterval", "00:00:01", "Wtach: unknown section")]
     [InlineData("Access:AdminGroup", "admins:x", "Access:AdminGroup: must be a group name")]
     [InlineData("Access:AdminGroup", " admins", "Access:AdminGroup: must be a group name")]
+    [InlineData("Api:WatchBufferSize", "lots", "Api:WatchBufferSize: cannot use \"lots\" as an integer")]
+    [InlineData("Api:WatchBufferSize", "70000", "Api:WatchBufferSize: must be between 16 and 65536")]
+    [InlineData("Limits:MaxModuleSize", "1e9", "Limits:MaxModuleSize: cannot use \"1e9\" as an integer")]
+    [InlineData("Transitions:OnStall", "reboot", "Transitions:OnStall: cannot use \"reboot\" as one of revert, force, none")]
+    [InlineData("Transitions:OnStall", "1", "Transitions:OnStall: cannot use \"1\" as one of revert, force, none")]
+    [InlineData("Watch:IdleInterval", "", "Watch:IdleInterval: cannot use \"\" as a duration")]
+    [InlineData("Transitions:ResolveAfter", "00:00:10", "Transitions:ResolveAfter: must not be shorter than StallAfter")]
+    [InlineData("Watch:IdleInterval:Seconds", "1", "Watch:IdleInterval: must be a single value (a duration")]
     public void A_bad_value_names_the_key_and_the_problem(string key, string value, string expected)
     {
         var errors = Validate(ConfigFile("{}"), (key, value));
 
-        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+        var error = Assert.Single(errors);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_settings_are_listed_together_with_the_known_ones()
+    {
+        var errors = Validate(ConfigFile("""{ "Watch": { "Idle": "00:00:01", "Transition": "00:00:01" } }"""));
+
+        Assert.Equal("Watch: unknown setting(s) 'Idle', 'Transition' (known: IdleInterval, TransitionInterval)", Assert.Single(errors));
+    }
+
+    [Fact]
+    public void Keys_match_whatever_their_case_as_the_binder_does()
+    {
+        Assert.Empty(Validate(ConfigFile("""{ "watch": { "idleinterval": "00:00:02" }, "DBUS": { "ENABLED": "False" } }""")));
+    }
+
+    [Fact]
+    public void Every_problem_of_every_section_gets_its_own_line()
+    {
+        var errors = Validate(ConfigFile("{}"), ("Watch:IdleInterval", "soon"), ("Api:SocketPath", "x.sock"), ("Journal:KeepFiles", "0"), ("Bogus:Key", "1"));
+
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("Watch:IdleInterval: cannot use", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Api:SocketPath: must be an absolute path", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Journal:KeepFiles: must be between 1 and 1000", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Bogus: unknown section", StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string> SectionNames() => [.. DaemonConfiguration.Sections.Select(s => s.Name)];
+
+    [Theory]
+    [MemberData(nameof(SectionNames))]
+    public void Each_section_table_lists_exactly_the_properties_of_its_options_class(string name)
+    {
+        var section = DaemonConfiguration.Sections.Single(s => s.Name == name);
+        var properties = section.OptionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite)
+            .ToDictionary(p => p.Name, p => p.PropertyType);
+
+        Assert.Equal(properties.Keys.Order(), section.Settings.Select(s => s.Key).Order());
+        Assert.All(section.Settings, s => Assert.Equal(properties[s.Key], s.Type));
+        Assert.Equal(name, section.OptionsType.GetField("SectionName")!.GetValue(null));
+    }
+
+    // Values each kind of setting is given; for every one the binder and the Setting must agree, except where the
+    // Setting is stricter on purpose (below).
+    [Theory]
+    [InlineData("Watch:IdleInterval", "00:00:02")]
+    [InlineData("Watch:IdleInterval", "1.00:00:00")]
+    [InlineData("Watch:IdleInterval", " 00:00:02 ")]
+    [InlineData("Watch:IdleInterval", "2")]
+    [InlineData("Watch:IdleInterval", "00:00:02.5")]
+    [InlineData("Watch:IdleInterval", "2s")]
+    [InlineData("Watch:IdleInterval", "")]
+    [InlineData("Watch:IdleInterval", "00:61:00")]
+    [InlineData("Api:WatchBufferSize", "256")]
+    [InlineData("Api:WatchBufferSize", " 256 ")]
+    [InlineData("Api:WatchBufferSize", "+256")]
+    [InlineData("Api:WatchBufferSize", "0x100")]
+    [InlineData("Api:WatchBufferSize", "256.0")]
+    [InlineData("Api:WatchBufferSize", "1,024")]
+    [InlineData("Api:WatchBufferSize", "99999999999")]
+    [InlineData("Api:WatchBufferSize", "")]
+    [InlineData("Limits:MaxModuleSize", "67108864")]
+    [InlineData("Limits:MaxModuleSize", "99999999999999999999")]
+    [InlineData("DBus:Enabled", "true")]
+    [InlineData("DBus:Enabled", "False")]
+    [InlineData("DBus:Enabled", " TRUE ")]
+    [InlineData("DBus:Enabled", "1")]
+    [InlineData("DBus:Enabled", "yes")]
+    [InlineData("DBus:Enabled", "")]
+    [InlineData("Transitions:OnStall", "force")]
+    [InlineData("Transitions:OnStall", "NONE")]
+    [InlineData("Transitions:OnStall", " revert ")]
+    [InlineData("Transitions:OnStall", "reboot")]
+    [InlineData("Transitions:OnStall", "")]
+    public void A_setting_accepts_a_value_exactly_when_the_binder_does(string key, string value)
+    {
+        var configuration = DaemonConfiguration.Build(ConfigFile("{}"), new Dictionary<string, string?> { [key] = value });
+        var sectionName = key[..key.IndexOf(':', StringComparison.Ordinal)];
+        var setting = DaemonConfiguration.Sections.Single(s => s.Name == sectionName).Settings.Single(s => key.EndsWith(":" + s.Key, StringComparison.Ordinal));
+        var binderAccepts = true;
+        try
+        {
+            DaemonConfiguration.Effective(configuration);
+        }
+        catch (InvalidOperationException)
+        {
+            binderAccepts = false;
+        }
+
+        // Stricter on purpose: the binder skips an empty value of a non-text setting (the default silently stays)
+        // and takes an enum as a number.
+        if (binderAccepts && !setting.Accepts(value) && (value.Trim().Length == 0 || setting.Type.IsEnum))
+        {
+            return;
+        }
+
+        Assert.Equal(binderAccepts, setting.Accepts(value));
     }
 
     [Theory]
