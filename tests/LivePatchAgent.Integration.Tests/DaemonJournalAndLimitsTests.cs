@@ -35,17 +35,19 @@ public sealed class DaemonJournalAndLimitsTests : SimulatedHostTests
         using var document = JsonDocument.Parse(json.Out);
         var operations = document.RootElement.GetProperty("operations").EnumerateArray().ToList();
         Assert.Equal(["load", "unload", "unload"], operations.Select(o => o.GetProperty("operation").GetString()));
-        Assert.Equal(["ok", "ok", "failed"], operations.Select(o => o.GetProperty("outcome").GetString()));
+        Assert.Equal(["completed", "completed", "refused"], operations.Select(o => o.GetProperty("outcome").GetString()));
         Assert.Equal("patch-not-found", operations[2].GetProperty("reason").GetString());
         Assert.Equal(Kernel.LoadedSha256.Single(), operations[0].GetProperty("sha256").GetString());
         Assert.Equal(0, operations[0].GetProperty("callerUid").GetInt32());
         Assert.Equal("lpctl", operations[0].GetProperty("callerComm").GetString());
         Assert.True(table.ExitCode == 0, table.ToString());
-        Assert.Matches(@"(?m)^\d+ +\S+ \S+ +load +lp_unit +lpctl\[\d+\] uid 0 +ok ", table.Out);
+        Assert.Matches(@"(?m)^\d+ +\S+ \S+ +load +lp_unit +lpctl\[\d+\] uid 0 +completed ", table.Out);
 
-        // On disk: one started and one finished line per operation, 0600.
+        // On disk: one started and one finished line per operation, and the load's "checked" line (the module it
+        // read, once verified); 0600.
         var lines = File.ReadAllLines(Path.Combine(daemon.StateDir, "journal", "journal.jsonl"));
-        Assert.Equal(6, lines.Length);
+        Assert.Equal(["started", "checked", "finished", "started", "finished", "started", "finished"],
+            lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event").GetString()));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(daemon.StateDir, "journal", "journal.jsonl")));
     }
 
@@ -77,7 +79,7 @@ public sealed class DaemonJournalAndLimitsTests : SimulatedHostTests
         // The next operation gets the next id and works.
         Assert.Equal(0, (await Lpctl(daemon, "unload", "lp_crashed")).ExitCode);
         var after = await daemon.Client.GetHistoryAsync(new GetHistoryRequest());
-        Assert.Equal("ok", after.Operations[^1].Outcome);
+        Assert.Equal("completed", after.Operations[^1].Outcome);
         Assert.True(after.Operations[^1].Id > 42);
     }
 

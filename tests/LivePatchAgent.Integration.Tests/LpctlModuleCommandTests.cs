@@ -182,7 +182,7 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.StartsWith("lpctl: ", table.Error, StringComparison.Ordinal);
         Assert.Contains("hint: Check that the file is the .ko", table.Error, StringComparison.Ordinal);
         Assert.Equal(1, json.ExitCode);
-        Assert.Equal("", json.Out);
+        Assert.Equal("module-malformed", json.JsonErrorReason());
         Assert.Matches(@"^lpctl: .+ \(module-malformed\)\n", json.Error);
         Assert.Equal(0, Kernel.LoadCalls);
     }
@@ -199,7 +199,8 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.Equal("", run.Error);
         Assert.Matches("(?m)^Patch: +lp_unit$", run.Out);
         Assert.Matches("(?m)^State: +enabled$", run.Out);
-        Assert.Matches("(?m)^Transition: +completed$", run.Out);
+        Assert.Matches(@"(?m)^completed: loaded lp_unit\b.* \(\d+\.\ds\)$", run.Out);
+        Assert.DoesNotMatch("(?m)^Transition:", run.Out);
         Assert.Matches(@"(?m)^Elapsed: +\d+\.\ds$", run.Out);
         Assert.Matches("(?m)^Signer: +.*LivePatchAgent", run.Out);
         Assert.Equal(1, Kernel.LoadCalls);
@@ -219,7 +220,10 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.True(run.ExitCode == 0, run.ToString());
         using var json = JsonDocument.Parse(run.Out);
         var root = json.RootElement;
-        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "removedLeftovers"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "transitionCompleted", "elapsedSeconds", "message", "patch", "verification", "operation", "result", "error", "removedLeftovers"], Names(root));
+        Assert.Equal("completed", root.GetProperty("result").GetProperty("kind").GetString());
+        Assert.Equal("load", root.GetProperty("operation").GetProperty("kind").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("lp_unit", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("transitionCompleted").GetBoolean());
@@ -260,8 +264,9 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         var table = await Lpctl(daemon, "load", file, "--timeout", "0.5");
 
         Assert.True(table.ExitCode == 1, table.ToString());
-        Assert.Matches("(?m)^Transition: +still running at the timeout$", table.Out);
-        Assert.StartsWith("lpctl: lp_unit is loaded, but its patching transition is still running after ", table.Error, StringComparison.Ordinal);
+        // stdout shows where the load got to; the still-running result is the error on stderr.
+        Assert.Matches("(?m)^State: +enabling$", table.Out);
+        Assert.StartsWith("lpctl: loaded lp_unit; its transition is ", table.Error, StringComparison.Ordinal);
         Assert.Contains("lpctl status", table.Error, StringComparison.Ordinal);
         Assert.Contains("lpctl blocking", table.Error, StringComparison.Ordinal);
     }
@@ -291,7 +296,7 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         var run = await Lpctl(daemon, "-o", "json", "load", file);
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Equal("", run.Out);
+        Assert.Equal("already-loaded", run.JsonErrorReason());
         Assert.Matches(@"^lpctl: .+ \(already-loaded\)\nhint: ", run.Error);
         Assert.Equal(0, Kernel.LoadCalls);
     }
@@ -314,7 +319,7 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.All(runs, run =>
         {
             Assert.True(run.ExitCode == 1, run.ToString());
-            Assert.Equal("", run.Out);
+            Assert.Equal("module-too-large", run.JsonErrorReason());
             Assert.Matches(@"^lpctl: .+ \(module-too-large\)\n", run.Error);
         });
         Assert.Equal(0, Kernel.LoadCalls);
@@ -332,7 +337,7 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.Equal("", table.Out);
         Assert.StartsWith("lpctl: patch \"nosuch\" is not loaded\nhint: ", table.Error, StringComparison.Ordinal);
         Assert.Equal(1, json.ExitCode);
-        Assert.Equal("", json.Out);
+        Assert.Equal("patch-not-found", json.JsonErrorReason());
         Assert.StartsWith("lpctl: patch \"nosuch\" is not loaded (patch-not-found)\n", json.Error, StringComparison.Ordinal);
     }
 
@@ -347,7 +352,8 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         Assert.True(run.ExitCode == 0, run.ToString());
         using var json = JsonDocument.Parse(run.Out);
         var root = json.RootElement;
-        Assert.Equal(["schemaVersion", "name", "wasLeftover", "elapsedSeconds", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "wasLeftover", "elapsedSeconds", "message", "operation", "result", "error"], Names(root));
+        Assert.Equal("completed", root.GetProperty("result").GetProperty("kind").GetString());
         Assert.Equal("lp_unit", root.GetProperty("name").GetString());
         Assert.False(root.GetProperty("wasLeftover").GetBoolean());
         Assert.True(root.GetProperty("elapsedSeconds").GetDouble() >= 0);
@@ -399,7 +405,7 @@ public sealed class LpctlModuleCommandTests : SimulatedHostTests
         var unload = await Lpctl(daemon, "unload", "lpdemo_v1");
 
         Assert.True(unload.ExitCode == 0, unload.ToString());
-        Assert.Matches(@"^removed leftover module lpdemo_v1 in \d+\.\ds\n$", unload.Out);
+        Assert.Matches(@"^completed: removed leftover module lpdemo_v1 \(\d+\.\ds\)\n$", unload.Out);
         var after = await Lpctl(daemon, "list");
         Assert.DoesNotContain("leftover", after.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("Leftovers:", (await Lpctl(daemon, "status")).Out, StringComparison.Ordinal);

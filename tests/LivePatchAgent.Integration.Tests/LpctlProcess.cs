@@ -9,6 +9,20 @@ namespace LivePatchAgent.Integration.Tests;
 internal sealed record LpctlRun(int ExitCode, string Out, string Error)
 {
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Error}";
+
+    /// <summary>
+    /// For a failed `-o json` run: stdout is one JSON document (schemaVersion 1) whose error member says why;
+    /// returns error.reason. Fails the test if stdout is anything else.
+    /// </summary>
+    public string JsonErrorReason()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(Out);
+        var root = document.RootElement;
+        Xunit.Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
+        var error = root.GetProperty("error");
+        Xunit.Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()), ToString());
+        return error.GetProperty("reason").GetString()!;
+    }
 }
 
 /// <summary>
@@ -171,6 +185,18 @@ internal sealed class LpctlWatch : IDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>Every stdout line not read yet, once lpctl has exited (call after <see cref="WaitForExitAsync"/>).</summary>
+    public string RemainingOutput()
+    {
+        var text = new StringBuilder();
+        while (_lines.Reader.TryRead(out var line))
+        {
+            text.Append(line).Append('\n');
+        }
+
+        return text.ToString();
     }
 
     /// <summary>Reads lines until one matches, or fails after <paramref name="timeout"/>.</summary>

@@ -111,7 +111,8 @@ public sealed class LpctlReadCommandTests : IDisposable
         Assert.Equal(3, lines.Length);
         Assert.Matches("^NAME +STATE +OBJECTS +FUNCTIONS +REPLACE +ORDER +REFCNT +TAINT$", lines[0]);
         var row = lines.Single(l => l.StartsWith("lpdemo_v1 ", StringComparison.Ordinal));
-        Assert.Matches("^lpdemo_v1 +enabled +1 +1 +- +- +1 +OEK$", row);
+        // No stack_order attribute in the fixture: the order comes from /proc/modules (the only patch is first).
+        Assert.Matches("^lpdemo_v1 +enabled +1 +1 +- +1 +1 +OEK$", row);
         Assert.Matches("^lpdemo_sleeper_v1 +enabling +1 +2 ", lines.Single(l => l.StartsWith("lpdemo_sleeper_v1", StringComparison.Ordinal)));
         // Columns line up: every row has STATE where the header has it.
         var stateColumn = lines[0].IndexOf("STATE", StringComparison.Ordinal);
@@ -136,7 +137,8 @@ public sealed class LpctlReadCommandTests : IDisposable
         Assert.True(patch.GetProperty("enabled").GetBoolean());
         Assert.False(patch.GetProperty("transition").GetBoolean());
         Assert.Equal(JsonValueKind.Null, patch.GetProperty("replace").ValueKind);
-        Assert.Equal(JsonValueKind.Null, patch.GetProperty("stackOrder").ValueKind);
+        Assert.Equal(1, patch.GetProperty("stackOrder").GetInt32());
+        Assert.Equal("module-load-order", patch.GetProperty("stackOrderSource").GetString());
         var vmlinux = patch.GetProperty("objects").EnumerateArray().Single();
         Assert.Equal("vmlinux", vmlinux.GetProperty("name").GetString());
         Assert.True(vmlinux.GetProperty("patched").GetBoolean());
@@ -231,7 +233,7 @@ public sealed class LpctlReadCommandTests : IDisposable
         Assert.StartsWith("lpctl: patch \"nosuch\" is not loaded\nhint: ", table.Error, StringComparison.Ordinal);
         Assert.Contains("lpctl list", table.Error, StringComparison.Ordinal);
         Assert.Equal(1, json.ExitCode);
-        Assert.Equal("", json.Out);
+        Assert.Equal("patch-not-found", json.JsonErrorReason());
         Assert.StartsWith("lpctl: patch \"nosuch\" is not loaded (patch-not-found)\n", json.Error, StringComparison.Ordinal);
     }
 
@@ -243,7 +245,7 @@ public sealed class LpctlReadCommandTests : IDisposable
         var run = await LpctlProcess.RunAsync("--socket", daemon.SocketPath, "-o", "json", "info", "../etc");
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Equal("", run.Out);
+        Assert.Equal("invalid-argument", run.JsonErrorReason());
         Assert.Matches(@"^lpctl: .+ \(invalid-argument\)\n", run.Error);
     }
 

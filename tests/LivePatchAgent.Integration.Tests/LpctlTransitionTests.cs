@@ -120,7 +120,7 @@ public sealed class LpctlTransitionTests : IDisposable
         var run = await Lpctl(daemon, "-o", "json", "blocking", "lpdemo_other");
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Equal("", run.Out);
+        Assert.Equal("no-transition", run.JsonErrorReason());
         Assert.Matches(@"^lpctl: .*lpdemo_sleeper_v1.* \(no-transition\)\n", run.Error);
     }
 
@@ -212,7 +212,7 @@ public sealed class LpctlTransitionTests : IDisposable
         Assert.StartsWith("lpctl: ", table.Error, StringComparison.Ordinal);
         Assert.Contains("\nhint: Check `lpctl status`", table.Error, StringComparison.Ordinal);
         Assert.True(json.ExitCode == 1, json.ToString());
-        Assert.Equal("", json.Out);
+        Assert.Equal("no-transition", json.JsonErrorReason());
         Assert.Matches(@"^lpctl: .+ \(no-transition\)\n", json.Error);
         Assert.Empty(_signaller.Kicked);
     }
@@ -228,7 +228,8 @@ public sealed class LpctlTransitionTests : IDisposable
         Assert.Equal("", run.Error);
         using var document = JsonDocument.Parse(run.Out);
         var root = document.RootElement;
-        Assert.Equal(["schemaVersion", "name", "completed", "moduleRemoved", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "completed", "moduleRemoved", "message", "operation", "result", "error"], Names(root));
+        Assert.Equal("revert", root.GetProperty("operation").GetProperty("kind").GetString());
         Assert.Equal("lp_unit", root.GetProperty("name").GetString());
         Assert.True(root.GetProperty("completed").GetBoolean());
         Assert.True(root.GetProperty("moduleRemoved").GetBoolean());
@@ -244,7 +245,7 @@ public sealed class LpctlTransitionTests : IDisposable
         var run = await Lpctl(daemon, "revert", "lp_unit");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Matches("^reverted lp_unit: .*module removed\n$", run.Out);
+        Assert.Matches(@"^completed: reverted lp_unit: .*module removed \(\d+\.\ds\)\n$", run.Out);
     }
 
     [Fact]
@@ -259,7 +260,7 @@ public sealed class LpctlTransitionTests : IDisposable
         var force = await Lpctl(daemon, "force", "lp_unit", "--yes");
 
         Assert.True(force.ExitCode == 0, force.ToString());
-        Assert.Equal("forced lp_unit: its transition completed\npinned until reboot: lp_unit\n", force.Out);
+        Assert.Matches(@"^pinned until reboot: lp_unit\ncompleted: forced .*lp_unit.* \(\d+\.\ds\)\n$", force.Out);
 
         // The unpatched module stays loaded as a leftover the kernel will not let go of.
         await DaemonHarness.WaitForAsync(async () => (await Lpctl(daemon, "list")).Out.Contains("leftover", StringComparison.Ordinal));
@@ -294,7 +295,8 @@ public sealed class LpctlTransitionTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         using var document = JsonDocument.Parse(run.Out);
         var root = document.RootElement;
-        Assert.Equal(["schemaVersion", "name", "pinned", "completed", "message"], Names(root));
+        Assert.Equal(["schemaVersion", "name", "pinned", "completed", "message", "operation", "result", "error"], Names(root));
+        Assert.Equal(["lp_unit"], root.GetProperty("result").GetProperty("pinned").EnumerateArray().Select(p => p.GetString()));
         Assert.Equal(["lp_unit"], root.GetProperty("pinned").EnumerateArray().Select(p => p.GetString()));
         Assert.True(root.GetProperty("completed").GetBoolean());
     }

@@ -36,7 +36,7 @@ public sealed class LpctlUnreachableTests : IDisposable
         var run = await LpctlProcess.RunAsync("-o", "json", "--socket", socket, "status");
 
         Assert.Equal(3, run.ExitCode);
-        Assert.Equal("", run.Out);
+        Assert.Equal("daemon-unreachable", run.JsonErrorReason());
         Assert.StartsWith($"lpctl: cannot reach livepatchd: socket {socket} does not exist (daemon-unreachable)\n", run.Error, StringComparison.Ordinal);
     }
 

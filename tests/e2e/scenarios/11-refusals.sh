@@ -24,7 +24,7 @@ refused() {
   check_contains "verify $file: stderr carries ($reason)" "($reason)" "$(cat "$V.err")"
   check_lpctl "load $file exits 1" 1 "$L" load "$LP_DIR/$file" --timeout 30
   check_contains "load $file: stderr carries ($reason)" "($reason)" "$(cat "$L.err")"
-  check "load $file: nothing on stdout" "" "$(cat "$L")"
+  check_json "load $file: stdout is one document with error.reason $reason" .error.reason "$reason" "$L"
   check "load $file: kernel has no module $name" absent "$([ -e "/sys/module/$name" ] && echo present || echo absent)"
 }
 

@@ -34,7 +34,11 @@ check_lpctl "lpctl load lpdemo_v1.signed.ko --timeout 3 during the transition ex
 busy_ms=$(($(uptime_ms) - t0))
 log "busy load returned after $busy_ms ms"
 check_contains "with transition-in-progress" "(transition-in-progress)" "$(cat "$B.err")"
-check "it retried until its 3 s deadline (took $busy_ms ms)" yes "$([ "$busy_ms" -ge 2500 ] && echo yes)"
+check "it waited its turn until its 3 s deadline (took $busy_ms ms)" yes "$([ "$busy_ms" -ge 2500 ] && echo yes)"
+check_json "stdout: the load document with error.reason transition-in-progress" .error.reason transition-in-progress "$B"
+check_contains "the message names the transition it waited for" "lpdemo_v3" "$(json .error.message "$B")"
+# It waited without trying: finit_module was not called, so no phantom lpdemo_v1 directory came and went.
+check "watch: no lpdemo_v1 event while it waited" 0 "$(jq -s '[.[] | select(.patch == "lpdemo_v1")] | length' "$W")"
 check "kernel: no module lpdemo_v1" absent "$([ -e /sys/module/lpdemo_v1 ] && echo present || echo absent)"
 check "kernel: lpdemo_v3 still in transition" 1 "$(cat "$LP_SYSFS/lpdemo_v3/transition" 2>&1)"
 
@@ -57,6 +61,8 @@ wait "$bg_pid"
 bg_rc=$?
 check "the retried load exits 0 once the transition ended ($(head -c 200 "$BG.err"))" 0 "$bg_rc"
 save "$BG"
+check "watch: lpdemo_v1 appeared once and was never removed" "1 0" \
+  "$(jq -s '[.[] | select(.patch == "lpdemo_v1" and .kind == "patch-appeared")] | length' "$W") $(jq -s '[.[] | select(.patch == "lpdemo_v1" and .kind == "patch-removed")] | length' "$W")"
 check_json "retried load: lpdemo_v1 enabled" '"\(.name) \(.transitionCompleted) \(.patch.state)"' "lpdemo_v1 true enabled" "$BG"
 wait_transition lpdemo_v1
 watch_stop
@@ -74,7 +80,7 @@ check "new reads use the patched function" "lpdemo_v3: patched wait returns at o
 A=$E2E_WORK/load-again.json
 check_lpctl "lpctl load lpdemo_v3.signed.ko again exits 1" 1 "$A" load "$V3"
 check_contains "with already-loaded" "(already-loaded)" "$(cat "$A.err")"
-check "and prints nothing on stdout" "" "$(cat "$A")"
+check_json "and stdout is one document with error.reason already-loaded" .error.reason already-loaded "$A"
 check_lpctl "lpctl load --no-wait lpdemo_v1.signed.ko again exits 1" 1 "$A" load --no-wait "$V1"
 check_contains "with already-loaded" "(already-loaded)" "$(cat "$A.err")"
 check "kernel: both still enabled" "1 1" "$(cat "$LP_SYSFS/lpdemo_v1/enabled") $(cat "$LP_SYSFS/lpdemo_v3/enabled")"

@@ -31,7 +31,7 @@ check_lpctl "lpctl -o json load lpdemo_v1.signed.ko exits 1 (the kernel refuses)
 save "$L.err"
 check_contains "with kernel-rejected-signature" "(kernel-rejected-signature)" "$(cat "$L.err")"
 check_contains "the message says the kernel's keyrings lack the key" "keyrings" "$(cat "$L.err")"
-check "nothing on stdout" "" "$(cat "$L")"
+check_json "stdout is one document with error.reason kernel-rejected-signature" .error.reason kernel-rejected-signature "$L"
 check_rc "lpctl load (table) exits 1 too" 1 lpctl load "$M"
 check "kernel: no module lpdemo_v1" absent "$([ -e /sys/module/lpdemo_v1 ] && echo present || echo absent)"
 check "kernel: no livepatch registered" "" "$(ls "$LP_SYSFS")"

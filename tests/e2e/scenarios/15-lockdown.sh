@@ -29,7 +29,7 @@ save "$L.err"
 check_contains "with kernel-refused" "(kernel-refused)" "$(cat "$L.err")"
 check_contains "the message names lockdown" "lockdown" "$(cat "$L.err")"
 check_contains "and its mode" "integrity" "$(cat "$L.err")"
-check "nothing on stdout" "" "$(cat "$L")"
+check_json "stdout is one document with error.reason kernel-refused" .error.reason kernel-refused "$L"
 check "kernel: no module lpdemo_v1" absent "$([ -e /sys/module/lpdemo_v1 ] && echo present || echo absent)"
 # The daemon's finit_module reached the kernel and lockdown refused it (the kernel logs each refusal).
 check "dmesg: lockdown refused livepatchd's load" 1 \

@@ -55,12 +55,18 @@ log "waiting load returned rc $load_rc after $load_ms ms"
 save "$LW" "$LW.err"
 check "the waiting load exits 1 (its transition was reversed)" 1 "$load_rc"
 check_contains "its stderr says so" "reversed" "$(cat "$LW.err")"
+check_json "its document: result reversed, error transition-reversed" '"\(.result.kind) \(.error.reason)"' "reversed transition-reversed" "$LW"
 check "it returned soon after ResolveAfter, not at the kernel's fake signal: $load_ms ms" yes \
   "$([ "$load_ms" -lt 13000 ] && echo yes)"
 wait_event_count "$W" transition-reverted lpdemo_v3 2 10
 wait_for 10 test ! -e /sys/module/lpdemo_v3
 check "kernel: module lpdemo_v3 unloaded again" absent "$(presence /sys/module/lpdemo_v3)"
 check_parked "the reader still sleeps in the original function" "$reader" lpdemo_sleeper_wait
+
+H=$E2E_WORK/history.json
+check_lpctl "lpctl -o json history exits 0" 0 "$H" history
+check_json "history: the waiting load's outcome is reversed" \
+  '[.operations[] | select(.operation == "load")][-1].outcome' reversed "$H"
 
 release_sleeper
 wait "$reader"

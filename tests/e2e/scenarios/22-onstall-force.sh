@@ -49,6 +49,16 @@ check_contains "the log names the force and the blocking reader" "cat (pid $read
 check_lpctl "lpctl unload lpdemo_v3 exits 0" 0 "$E2E_WORK/unload.json" unload lpdemo_v3 --timeout 30
 check "kernel: module lpdemo_v3 unloaded" absent "$(presence /sys/module/lpdemo_v3)"
 
+# ---- a waiting load: the policy forces it at ResolveAfter; lpctl exits 5 (completed by force) and says so
+LW=$E2E_WORK/load-wait.json
+lpctl --socket "$LPD_SOCKET" -o json load "$V3" --timeout 40 > "$LW" 2> "$LW.err"
+load_rc=$?
+save "$LW" "$LW.err"
+check "the waiting load exits 5 (completed by force)" 5 "$load_rc"
+check_json "its document: result forced, patch enabled" '"\(.result.kind) \(.patch.state)"' "forced enabled" "$LW"
+check_contains "the result names the reader that may still run the old code" "$reader" "$(json '.result.oldCodeTasks | join(" ")' "$LW")"
+check_lpctl "lpctl unload lpdemo_v3 exits 0 again" 0 "$E2E_WORK/unload2.json" unload lpdemo_v3 --timeout 30
+
 release_sleeper
 wait "$reader"
 check "released, the reader returns the original result" "lpdemo_sleeper: original wait finished" "$(cat "$E2E_WORK/parked.out")"

@@ -23,7 +23,7 @@ check_lpctl_as "lpuser: lpctl verify lpdemo_v1.signed.ko exits 0" 0 lpuser "$E2E
 D=$E2E_WORK/load-lpuser.json
 check_lpctl_as "lpuser: lpctl load lpdemo_v1.signed.ko exits 4" 4 lpuser "$D" load "$V1"
 check_contains "with permission-denied" "(permission-denied)" "$(cat "$D.err")"
-check "and prints nothing on stdout" "" "$(cat "$D")"
+check_json "and stdout is one document with error.reason permission-denied" .error.reason permission-denied "$D"
 check "kernel: no module lpdemo_v1" absent "$(presence /sys/module/lpdemo_v1)"
 check "kernel: no lpdemo_v1 line in dmesg" "" "$(dmesg | grep lpdemo_v1)"
 L=$E2E_WORK/list.json

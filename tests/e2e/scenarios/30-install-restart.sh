@@ -48,15 +48,17 @@ check_json "status: each re-verified" '[.startupApply.results[] | select(.messag
 check "kernel: lpdemo_v1 enabled, not in transition" "1 0" "$(cat "$LP_SYSFS/lpdemo_v1/enabled" "$LP_SYSFS/lpdemo_v1/transition" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 check "kernel: lpdemo_v3 enabled" 1 "$(cat "$LP_SYSFS/lpdemo_v3/enabled" 2>&1)"
 check "/proc/cmdline patched again" "lpdemo_v1: /proc/cmdline is live patched" "$(cat /proc/cmdline)"
-check_contains "journal: apply of lpdemo_v1 with its sha256" "apply lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
-check_contains "journal: apply of lpdemo_v3" "apply lpdemo_v3 started by livepatchd" "$(cat "$LPD_LOG")"
+check_contains "log: the start-up apply's load of lpdemo_v1 with its sha256" "load lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
+check_contains "log: the start-up apply's load of lpdemo_v3" "load lpdemo_v3 started by livepatchd" "$(cat "$LPD_LOG")"
 H=$E2E_WORK/history.json
 check_lpctl "lpctl history exits 0" 0 "$H" history
 save "$H"
-check_json "history: start-up apply of both, ok, by livepatchd" \
-  '[.operations[] | select(.operation == "startup-apply") | "\(.patch)=\(.outcome)/\(.callerComm)"] | join(" ")' "lpdemo_v1=ok/livepatchd lpdemo_v3=ok/livepatchd" "$H"
-check_json "history: the start-up apply of lpdemo_v1 has its sha256" \
-  '[.operations[] | select(.operation == "startup-apply" and .patch == "lpdemo_v1")][0].sha256' "$(sha256sum "$V1" | cut -d' ' -f1)" "$H"
+check_json "history: one start-up apply, completed, by livepatchd" \
+  '[.operations[] | select(.operation == "startup-apply") | "\(.outcome)/\(.callerComm)"] | join(" ")' "completed/livepatchd" "$H"
+check_json "history: its loads of both, completed, by livepatchd" \
+  '[.operations[] | select(.operation == "load" and .callerComm == "livepatchd") | "\(.patch)=\(.outcome)"] | sort | join(" ")' "lpdemo_v1=completed lpdemo_v3=completed" "$H"
+check_json "history: the start-up load of lpdemo_v1 has its sha256" \
+  '[.operations[] | select(.operation == "load" and .patch == "lpdemo_v1" and .callerComm == "livepatchd")][0].sha256' "$(sha256sum "$V1" | cut -d' ' -f1)" "$H"
 check "crash-loop marker cleared" absent "$([ -e "$LPD_STATE_DIR/apply-in-progress.json" ] && echo present || echo absent)"
 check_lpctl "lpctl list --installed exits 0" 0 "$L" list --installed
 check_json "list --installed: both loaded" '[.patches[] | "\(.name)=\(.loaded)"] | join(" ")' "lpdemo_v1=true lpdemo_v3=true" "$L"
