@@ -145,7 +145,9 @@ public sealed class DaemonApiTests : IDisposable
         using var call = daemon.Client.WatchEvents(new WatchEventsRequest(), cancellationToken: cts.Token);
         await call.ResponseHeadersAsync;
 
-        _fixture.SetTransition("lpdemo_v1", true).SetEnabled("lpdemo_v1", false);
+        // Two writes, and the daemon may poll between them: enabled first, so that the state in between (disabled, no
+        // transition yet) gives the same events as the kernel's own order.
+        _fixture.SetEnabled("lpdemo_v1", false).SetTransition("lpdemo_v1", true);
         var kinds = new List<EventKind>();
         while (kinds.Count < 2 && await call.ResponseStream.MoveNext(cts.Token))
         {

@@ -208,6 +208,47 @@ public sealed class DaemonOperationsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_load_during_another_transition_waits_its_turn_without_calling_the_kernel()
+    {
+        // The kernel creates /sys/kernel/livepatch/<name> before it refuses a second patch with EBUSY: a load that
+        // tried anyway would publish a phantom patch-appeared/patch-removed pair per attempt, and run the module's
+        // init each time. The daemon sees the transition and waits for it instead.
+        _fixture.AddPatch("lp_other", transition: true).Object("vmlinux").Function("meminfo_proc_show");
+        await using var daemon = await StartAsync("Watch:TransitionInterval=00:00:00.100");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var watch = daemon.Client.WatchEvents(new WatchEventsRequest(), cancellationToken: cts.Token);
+        await watch.ResponseHeadersAsync;
+        var events = new System.Collections.Concurrent.ConcurrentQueue<Event>();
+        var reader = Task.Run(async () =>
+        {
+            while (await watch.ResponseStream.MoveNext(cts.Token))
+            {
+                events.Enqueue(watch.ResponseStream.Current);
+            }
+        });
+
+        var started = await daemon.Client.StartOperationAsync(new StartOperationRequest { Load = new LoadPatchRequest { Module = ByteString.CopyFrom(Signed()) } });
+        await DaemonHarness.WaitForAsync(async () => (await daemon.Client.GetOperationAsync(new GetOperationRequest { Id = started.Id })).Phase == OperationPhase.Waiting);
+        var waiting = await daemon.Client.GetOperationAsync(new GetOperationRequest { Id = started.Id });
+        // Long enough for a retrying load to have tried several times (the busy retry starts at 100 ms).
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var callsWhileWaiting = _kernel.LoadCalls;
+        _fixture.SetTransition("lp_other", false);
+        await DaemonHarness.WaitForAsync(async () => (await daemon.Client.GetOperationAsync(new GetOperationRequest { Id = started.Id })).Result is not null, TimeSpan.FromSeconds(30));
+        var final = await daemon.Client.GetOperationAsync(new GetOperationRequest { Id = started.Id });
+        await DaemonHarness.WaitForAsync(() => Task.FromResult(events.Any(e => e.Kind == EventKind.PatchAppeared && e.Patch == "lp_unit")));
+
+        Assert.Contains("lp_other", waiting.Message, StringComparison.Ordinal);
+        Assert.Equal(0, callsWhileWaiting);
+        Assert.Equal(OperationResultKind.Completed, final.Result.Kind);
+        Assert.Equal(1, _kernel.LoadCalls);
+        Assert.Single(events, e => e.Kind == EventKind.PatchAppeared && e.Patch == "lp_unit");
+        Assert.DoesNotContain(events, e => e.Kind == EventKind.PatchRemoved && e.Patch == "lp_unit");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => reader);
+    }
+
+    [Fact]
     public async Task Loading_a_loaded_patch_is_refused_before_the_kernel()
     {
         _fixture.AddPatch("lp_unit").Function("cmdline_proc_show");
