@@ -76,7 +76,7 @@ internal static class Lpctl
         var parseResult = CreateRootCommand(console).Parse(args);
 
         // System.CommandLine reports parse errors with exit code 1, which lpctl reserves for failed operations;
-        // usage errors are 2 (DESIGN.md §4), so they are reported here instead of by its ParseErrorAction.
+        // usage errors are 2 (docs/api.md, "lpctl"), so they are reported here instead of by its ParseErrorAction.
         if (parseResult.Errors.Count > 0 && parseResult.Action is not { ClearsParseErrors: true })
         {
             ReportUsageErrors(parseResult, console.Error);

@@ -7,7 +7,7 @@ namespace LivePatchAgent.Daemon;
 internal sealed record DaemonInvocation(string? ConfigFile, IReadOnlyDictionary<string, string?> Overrides, bool ShowConfig);
 
 /// <summary>
-/// The command line of livepatchd (DESIGN §4):
+/// The command line of livepatchd (docs/man/livepatchd.8.md):
 /// <c>livepatchd [--config FILE] [--socket PATH] [--host-root DIR] [--state-dir DIR] [--no-dbus] [Section:Key=value ...]</c>
 /// and <c>livepatchd config show</c>. Flags are sugar for configuration keys and win over every other layer.
 /// </summary>

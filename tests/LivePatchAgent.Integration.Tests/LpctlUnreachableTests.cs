@@ -2,7 +2,7 @@ using System.Net.Sockets;
 
 namespace LivePatchAgent.Integration.Tests;
 
-/// <summary>lpctl without a daemon, and its usage errors: the exit codes scripts rely on (DESIGN.md §4).</summary>
+/// <summary>lpctl without a daemon, and its usage errors: the exit codes scripts rely on (docs/api.md).</summary>
 public sealed class LpctlUnreachableTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lpctl-").FullName;

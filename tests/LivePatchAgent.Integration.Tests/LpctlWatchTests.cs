@@ -41,7 +41,7 @@ public sealed class LpctlWatchTests : IDisposable
         using var probeJson = JsonDocument.Parse(probe);
         Assert.Equal("taint-changed", probeJson.RootElement.GetProperty("kind").GetString());
         Assert.True(e.GetProperty("sequence").GetUInt64() > probeJson.RootElement.GetProperty("sequence").GetUInt64());
-        // DESIGN's bar is 1 s with the default 100 ms transition poll; the harness polls faster still.
+        // The bar is 1 s with the default 100 ms transition poll; the harness polls faster still.
         Assert.True(flipped.Elapsed < TimeSpan.FromSeconds(5), $"completion took {flipped.Elapsed}");
     }
 

@@ -8,7 +8,7 @@ using LivePatchAgent.Protocol.V1;
 namespace LivePatchAgent.Cli.Commands;
 
 /// <summary>
-/// <c>lpctl check</c>: one line for a monitoring system, and the state as the exit code (DESIGN.md §4): 0 idle and
+/// <c>lpctl check</c>: one line for a monitoring system, and the state as the exit code (docs/api.md, "lpctl"): 0 idle and
 /// healthy, 1 a transition in progress, 2 a transition stalled, 3 unsupported or an error (the daemon degraded,
 /// unreachable, or any failed call). The line starts with the Nagios/Icinga words OK, WARNING, CRITICAL and UNKNOWN,
 /// whose plugin exit codes these are, so the command works as a check plugin as it is.

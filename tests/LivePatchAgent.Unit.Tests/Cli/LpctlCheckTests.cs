@@ -4,7 +4,7 @@ using LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Unit.Tests.Cli;
 
-/// <summary>lpctl check's verdict: the DESIGN.md exit codes (also the Nagios plugin codes) and one sentence.</summary>
+/// <summary>lpctl check's verdict: the exit codes of docs/api.md (also the Nagios plugin codes) and one sentence.</summary>
 public sealed class LpctlCheckTests
 {
     [Fact]

@@ -37,6 +37,9 @@ check_contains "with transition-in-progress" "(transition-in-progress)" "$(cat "
 check "it waited its turn until its 3 s deadline (took $busy_ms ms)" yes "$([ "$busy_ms" -ge 2500 ] && echo yes)"
 check_json "stdout: the load document with error.reason transition-in-progress" .error.reason transition-in-progress "$B"
 check_contains "the message names the transition it waited for" "lpdemo_v3" "$(json .error.message "$B")"
+# The daemon's own clock: it gave up at its 3 s deadline, not seconds later (lpctl's start-up is not counted).
+check_json "the daemon ended it at its 3 s deadline (elapsed $(json .operation.elapsedSeconds "$B") s)" \
+  '.operation.elapsedSeconds >= 2.9 and .operation.elapsedSeconds < 4.5' true "$B"
 # It waited without trying: finit_module was not called, so no phantom lpdemo_v1 directory came and went.
 check "watch: no lpdemo_v1 event while it waited" 0 "$(jq -s '[.[] | select(.patch == "lpdemo_v1")] | length' "$W")"
 check "kernel: no module lpdemo_v1" absent "$([ -e /sys/module/lpdemo_v1 ] && echo present || echo absent)"

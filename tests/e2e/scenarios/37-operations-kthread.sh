@@ -9,7 +9,8 @@
 # 2. Limits:OperationTimeout=00:05:00 and a waiting "lpctl load" (no --timeout): lpctl computes no deadline of its
 #    own. While the kernel thread holds the transition, "lpctl operations" shows the load patching with the
 #    daemon's 300 s deadline, a task count and the blocking thread, and "lpctl cancel" is refused
-#    (operation-not-cancellable) naming "lpctl revert". The same lpctl still follows the load after 80 s (the old
+#    (operation-not-cancellable) naming "lpctl revert"; a second follower, "lpctl wait ID", detaches on SIGTERM
+#    (exit 130, saying how to follow again) and the load goes on. The same lpctl still follows the load after 80 s (the old
 #    client gave up at 75 s); released, the thread leaves and lpctl exits 0 with result completed.
 
 V3=$LP_DIR/lpdemo_v3.signed.ko
@@ -68,6 +69,18 @@ C=$E2E_WORK/cancel.json
 check_lpctl "lpctl cancel $ID exits 1 while the kernel patches" 1 "$C" cancel "$ID"
 check_json "cancel: operation-not-cancellable" .error.reason operation-not-cancellable "$C"
 check_contains "cancel: it says what to do instead" "lpctl revert lpdemo_v3" "$(cat "$C.err")"
+
+# A second follower, lpctl wait, detaches on SIGTERM as on Ctrl-C: exit 130, how to follow again; the load goes on.
+D=$E2E_WORK/wait-detach
+lpctl --socket "$LPD_SOCKET" wait "$ID" > "$D.out" 2> "$D.err" &
+wait_pid=$!
+sleep 2
+kill -TERM "$wait_pid"
+wait "$wait_pid"
+check "lpctl wait $ID exits 130 when told to stop" 130 "$?"
+check_contains "it says it detached and the load goes on" "detached from operation $ID (load lpdemo_v3, patching): it goes on in livepatchd" "$(cat "$D.err")"
+check_contains "it says how to follow again" "lpctl wait $ID" "$(cat "$D.err")"
+check "the load is still running" running "$(_pid_gone "$load_pid" && echo finished || echo running)"
 
 _past_80s() { [ $(($(uptime_ms) - t0)) -ge 80000 ]; }
 wait_for 120 _past_80s
