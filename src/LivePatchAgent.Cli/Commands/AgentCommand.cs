@@ -57,6 +57,9 @@ internal abstract class AgentCommand
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Ctrl-C or SIGTERM before the daemon answered (a command that follows an operation says more itself).
+            ErrorReport.Write(console.Error, "interrupted before livepatchd answered",
+                "an operation it had started goes on in livepatchd: `lpctl operations` lists it");
             return ExitCodes.Interrupted;
         }
         catch (OutputClosedException)

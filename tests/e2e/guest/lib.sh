@@ -161,6 +161,26 @@ park_in_sleeper() {
 }
 release_sleeper() { echo go > /proc/lpdemo_sleep; }
 
+# park_kthread: load lpdemo_sleeper if needed and have it start the kernel thread lpdemo_kthread, which sleeps in
+# lpdemo_sleeper_wait() until release_sleeper. Unlike a reader, the kernel's fake signal (~15 s into a transition)
+# cannot move a kernel thread: a transition of lpdemo_v3 stays open until the test releases it. Sets KTHREAD_PID.
+park_kthread() {
+  [ -d /sys/module/lpdemo_sleeper ] || insmod_lp lpdemo_sleeper.ko || return 1
+  echo kthread > /proc/lpdemo_sleep || { fail "lpdemo_sleeper starts lpdemo_kthread"; return 1; }
+  wait_for 20 _kthread_parked || { fail "lpdemo_kthread sleeps in lpdemo_sleeper_wait"; return 1; }
+  KTHREAD_PID=$(_kthread_pid)
+}
+_kthread_pid() {
+  for d in /proc/[0-9]*; do
+    if [ "$(cat "$d/comm" 2> /dev/null)" = lpdemo_kthread ]; then
+      echo "${d#/proc/}"
+      return 0
+    fi
+  done
+  return 1
+}
+_kthread_parked() { _on_stack "$(_kthread_pid)" lpdemo_sleeper_wait; }
+
 # hold_patch PATCH [MS]: park a /proc/cmdline reader inside PATCH's replacement function (lpdemo_v1/v2/v4)
 # for MS milliseconds (default: until release_held), which holds a disable of PATCH, or its replacement by a
 # newer patch, open. The kernel's own fake signal ends the hold after ~15 s of transition in any case.
@@ -345,6 +365,22 @@ watch_start() {
 _socket_inodes() { awk -v p="$LPD_SOCKET" '$NF == p { print $7 }' /proc/net/unix; }
 _new_connection() {
   _socket_inodes | grep -qvxF -f "$E2E_WORK/socket-inodes.before" || _pid_gone "$WATCH_PID"
+}
+
+# lpctl_follow_start OUT ARGS...: start "lpctl ARGS" in the background (stdout OUT, stderr OUT.err) and return once
+# it is connected to the daemon (or gone). Sets FOLLOW_PID.
+lpctl_follow_start() {
+  local out=$1
+  shift
+  _socket_inodes > "$E2E_WORK/socket-inodes.before"
+  lpctl --socket "$LPD_SOCKET" "$@" > "$out" 2> "$out.err" &
+  FOLLOW_PID=$!
+  wait_for 30 _follow_connected || fail "lpctl $* connects to the daemon within 30 s" "$(head -c 300 "$out.err")"
+  # Connected; its calls follow within milliseconds.
+  usleep 500000
+}
+_follow_connected() {
+  _socket_inodes | grep -qvxF -f "$E2E_WORK/socket-inodes.before" || _pid_gone "$FOLLOW_PID"
 }
 
 # watch_stop: end the background watch.

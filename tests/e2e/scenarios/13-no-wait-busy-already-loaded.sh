@@ -1,15 +1,16 @@
 # shellcheck shell=sh
 # "lpctl load --no-wait" returns as soon as the kernel accepted the module, while its transition is still
-# running (held open by a reader sleeping in lpdemo_sleeper_wait, the function lpdemo_v3 patches); "lpctl watch"
-# and "lpctl list" show it enabled once the reader is released. While that transition runs, the kernel answers
-# every other livepatch load with EBUSY: livepatchd retries until the deadline and reports
-# transition-in-progress (--timeout 3), or succeeds once the transition ends (a load started before the
-# release). Loading a patch that is already loaded is refused with already-loaded.
+# running (held open by the kernel thread lpdemo_kthread sleeping in lpdemo_sleeper_wait, the function lpdemo_v3
+# patches, which the kernel's fake signal cannot move); "lpctl watch" and "lpctl list" show it enabled once the
+# thread is released. While that transition runs, the kernel would answer every other livepatch load with EBUSY
+# (after creating a phantom directory for it): livepatchd waits its turn instead, without calling finit_module, and
+# reports transition-in-progress naming lpdemo_v3 at its deadline (--timeout 3), or loads once the transition ends
+# (a load started before the release). Loading a patch that is already loaded is refused with already-loaded.
 
 V3=$LP_DIR/lpdemo_v3.signed.ko
 V1=$LP_DIR/lpdemo_v1.signed.ko
 start_daemon_trusted || exit 1
-park_in_sleeper || exit 1
+park_kthread || exit 1
 W=$E2E_WORK/watch.jsonl
 watch_start "$W" || exit 1
 

@@ -16,20 +16,8 @@
 V3=$LP_DIR/lpdemo_v3.signed.ko
 start_daemon_trusted Transitions:StallAfter=00:00:02 Transitions:ResolveAfter=00:10:00 Transitions:OnStall=None \
   Limits:OperationTimeout=00:05:00 || exit 1
-[ -d /sys/module/lpdemo_sleeper ] || insmod_lp lpdemo_sleeper.ko || exit 1
-echo kthread > /proc/lpdemo_sleep || fail "lpdemo_sleeper starts lpdemo_kthread"
-_kthread_pid() {
-  for d in /proc/[0-9]*; do
-    if [ "$(cat "$d/comm" 2> /dev/null)" = lpdemo_kthread ]; then
-      echo "${d#/proc/}"
-      return 0
-    fi
-  done
-  return 1
-}
-_kthread_parked() { _on_stack "$(_kthread_pid)" lpdemo_sleeper_wait; }
-wait_for 20 _kthread_parked || fail "lpdemo_kthread sleeps in lpdemo_sleeper_wait"
-KT=$(_kthread_pid)
+park_kthread || exit 1
+KT=$KTHREAD_PID
 W=$E2E_WORK/watch.jsonl
 watch_start "$W" || exit 1
 
@@ -72,11 +60,9 @@ check_contains "cancel: it says what to do instead" "lpctl revert lpdemo_v3" "$(
 
 # A second follower, lpctl wait, detaches on SIGTERM as on Ctrl-C: exit 130, how to follow again; the load goes on.
 D=$E2E_WORK/wait-detach
-lpctl --socket "$LPD_SOCKET" wait "$ID" > "$D.out" 2> "$D.err" &
-wait_pid=$!
-sleep 2
-kill -TERM "$wait_pid"
-wait "$wait_pid"
+lpctl_follow_start "$D" wait "$ID"
+kill -TERM "$FOLLOW_PID"
+wait "$FOLLOW_PID"
 check "lpctl wait $ID exits 130 when told to stop" 130 "$?"
 check_contains "it says it detached and the load goes on" "detached from operation $ID (load lpdemo_v3, patching): it goes on in livepatchd" "$(cat "$D.err")"
 check_contains "it says how to follow again" "lpctl wait $ID" "$(cat "$D.err")"
