@@ -40,6 +40,9 @@ internal static partial class Log
     [LoggerMessage(LogEvents.OperationStarted, LogLevel.Information, "operation #{Id} {Operation} {Patch} started by {Caller} (sha256 {Sha256})")]
     public static partial void OperationStarted(ILogger logger, long id, string operation, string patch, string caller, string sha256);
 
+    [LoggerMessage(LogEvents.OperationChecked, LogLevel.Information, "operation #{Id} {Operation} {Patch}: module checked (sha256 {Sha256}), loading it")]
+    public static partial void OperationChecked(ILogger logger, long id, string operation, string patch, string sha256);
+
     [LoggerMessage(LogEvents.OperationFinished, LogLevel.Information, "operation #{Id} {Operation} {Patch} finished: {Outcome} ({Reason}): {Message}")]
     public static partial void OperationFinished(ILogger logger, long id, string operation, string patch, string outcome, string reason, string message);
 

@@ -34,6 +34,7 @@ internal static class LogEvents
     public const int AdminGroupUnresolved = 24;
     public const int AdminGroupNone = 25;
     public const int MalformedRequest = 26;
+    public const int OperationChecked = 27;
     public const int DBusConnected = 100;
     public const int DBusUnavailable = 101;
     public const int DBusRetrying = 102;

@@ -112,8 +112,11 @@ public sealed class DBusInterfaceTests : IAsyncLifetime
         Assert.Equal(["vmlinux:meminfo_proc_show,1", "vmlinux:version_proc_show,2"], patch.GetProperty("Functions").GetProperty("data").EnumerateArray().Select(f => f.GetString()));
         Assert.Equal(1, patch.GetProperty("ModuleRefCount").GetProperty("data").GetInt32());
         Assert.Equal("OEK", patch.GetProperty("ModuleTaint").GetProperty("data").GetString());
-        // Linux 6.1 layout: no replace/stack_order attributes, so no keys for them.
+        // Linux 6.1 layout: no replace attribute, so no key for it; no stack_order either, so the position comes
+        // from the order the patch modules were loaded in (/proc/modules) and says so.
         Assert.False(patch.TryGetProperty("Replace", out _));
+        Assert.Equal(2u, patch.GetProperty("StackOrder").GetProperty("data").GetUInt32());
+        Assert.Equal("load-order", patch.GetProperty("StackOrderSource").GetProperty("data").GetString());
     }
 
     [Fact]

@@ -148,6 +148,8 @@ internal sealed class AgentObject(AgentBusModel model, TimeProvider timeProvider
             {
                 Entry(ref writer, "StackOrder");
                 writer.WriteVariantUInt32((uint)order);
+                Entry(ref writer, "StackOrderSource");
+                writer.WriteVariantString(patch.StackOrderSource == StackOrderSource.Sysfs ? "kernel" : "load-order");
             }
 
             Entry(ref writer, "Objects");

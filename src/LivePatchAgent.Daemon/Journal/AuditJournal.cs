@@ -127,6 +127,7 @@ internal sealed class AuditJournal : IOperationJournal
                     Sha256 = sha256,
                 });
                 _lastSeq = seq;
+                Log.OperationChecked(_logger, id, operation, patch, sha256);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -114,7 +114,12 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             if (ReadPatch(dir, problems) is { } read)
             {
                 patches.Add(read.Patch);
-                seen[read.Patch.Name] = read.Instance;
+                // The kernel adds the patch directory before its object and function directories (klp_init_patch),
+                // so a read during the module's init can see a half-built patch: remember only a complete one.
+                if (read.Instance.IsComplete)
+                {
+                    seen[read.Patch.Name] = read.Instance;
+                }
             }
         }
 
@@ -445,5 +450,9 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     private sealed record KernelIdentity(string? BootId, string? Release, string? Version, string? BuildId);
 
     /// <summary>One registered patch directory, as it was when first read: what cannot change until it goes.</summary>
-    private sealed record PatchInstance(FileIdentity Identity, ImmutableArray<PatchObject> Objects, bool? Replace, string? ModuleTaint, string? ModuleSrcVersion);
+    private sealed record PatchInstance(FileIdentity Identity, ImmutableArray<PatchObject> Objects, bool? Replace, string? ModuleTaint, string? ModuleSrcVersion)
+    {
+        /// <summary>Every registered patch patches at least one object and every object at least one function.</summary>
+        public bool IsComplete => !Objects.IsEmpty && Objects.All(o => !o.Functions.IsEmpty);
+    }
 }

@@ -48,7 +48,11 @@ check_json "status: each re-verified" '[.startupApply.results[] | select(.messag
 check "kernel: lpdemo_v1 enabled, not in transition" "1 0" "$(cat "$LP_SYSFS/lpdemo_v1/enabled" "$LP_SYSFS/lpdemo_v1/transition" 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 check "kernel: lpdemo_v3 enabled" 1 "$(cat "$LP_SYSFS/lpdemo_v3/enabled" 2>&1)"
 check "/proc/cmdline patched again" "lpdemo_v1: /proc/cmdline is live patched" "$(cat /proc/cmdline)"
-check_contains "log: the start-up apply's load of lpdemo_v1 with its sha256" "load lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
+# The log names the start-up apply's load of lpdemo_v1, then the sha256 of the module it checked and loaded.
+op=$(sed -n 's/.*operation #\([0-9]*\) load lpdemo_v1 started by livepatchd .*/\1/p' "$LPD_LOG" | tail -n 1)
+check "log: the start-up apply's load of lpdemo_v1 has an operation id" yes "$([ -n "$op" ] && echo yes || echo no)"
+check_contains "log: the start-up apply's load of lpdemo_v1 checked the module with its sha256" \
+  "operation #$op load lpdemo_v1: module checked (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$(cat "$LPD_LOG")"
 check_contains "log: the start-up apply's load of lpdemo_v3" "load lpdemo_v3 started by livepatchd" "$(cat "$LPD_LOG")"
 H=$E2E_WORK/history.json
 check_lpctl "lpctl history exits 0" 0 "$H" history

@@ -151,14 +151,20 @@ check_contains "GetPatch: ModuleRefCount is /sys/module/lpdemo_v1/refcnt" \
 check_contains "GetPatch: ModuleTaint is /sys/module/lpdemo_v1/taint" "'ModuleTaint': <'$(cat /sys/module/lpdemo_v1/taint)'>" "$GP"
 check_contains "GetPatch: ModuleSrcVersion" "'ModuleSrcVersion': <'$(cat /sys/module/lpdemo_v1/srcversion)'>" "$GP"
 check_contains "GetPatch: ModuleInitState" "'ModuleInitState': <'live'>" "$GP"
-for key in Replace:replace StackOrder:stack_order; do
-  if [ -e "$LP_SYSFS/lpdemo_v1/${key#*:}" ]; then
-    check_contains "GetPatch: ${key%%:*} (the kernel has ${key#*:})" "'${key%%:*}': <" "$GP"
-  else
-    check "GetPatch: no ${key%%:*} key (this kernel has no ${key#*:} attribute)" absent \
-      "$(case "$GP" in *"'${key%%:*}'"*) echo present ;; *) echo absent ;; esac)"
-  fi
-done
+if [ -e "$LP_SYSFS/lpdemo_v1/replace" ]; then
+  check_contains "GetPatch: Replace (the kernel has replace)" "'Replace': <" "$GP"
+else
+  check "GetPatch: no Replace key (this kernel has no replace attribute)" absent \
+    "$(case "$GP" in *"'Replace'"*) echo present ;; *) echo absent ;; esac)"
+fi
+# The only patch is at the bottom of the stack: from stack_order where the kernel has it, else from the order
+# the patch modules were loaded in (/proc/modules).
+check_contains "GetPatch: StackOrder 1 (the only patch)" "'StackOrder': <uint32 1>" "$GP"
+if [ -e "$LP_SYSFS/lpdemo_v1/stack_order" ]; then
+  check_contains "GetPatch: StackOrderSource kernel (the kernel has stack_order)" "'StackOrderSource': <'kernel'>" "$GP"
+else
+  check_contains "GetPatch: StackOrderSource load-order (this kernel has no stack_order)" "'StackOrderSource': <'load-order'>" "$GP"
+fi
 
 for m in "$MON" "$MONU"; do
   who=root

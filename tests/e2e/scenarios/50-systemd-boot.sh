@@ -88,13 +88,14 @@ case "$E2E_BOOT" in
   # The journal: what start-up apply did, as plain text, at the right priority.
   journalctl -b -u livepatchd.service --no-pager -o cat > "$E2E_WORK/journal.txt" 2>&1
   J=$(cat "$E2E_WORK/journal.txt")
-  check_contains "journal: start-up apply loaded lpdemo_v1 (with its sha256)" \
-    "apply lpdemo_v1 started by livepatchd (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$J"
+  check_contains "journal: start-up apply started a load of lpdemo_v1" "load lpdemo_v1 started by livepatchd" "$J"
+  check_contains "journal: start-up apply checked lpdemo_v1 (with its sha256)" \
+    "load lpdemo_v1: module checked (sha256 $(sha256sum "$V1" | cut -d' ' -f1))" "$J"
   check_contains "journal: systemd readiness" "systemd: ready (" "$J"
   check "journal: no raw <N> priority prefixes or console log categories in messages" "" \
     "$(grep -E '^<[0-7]>|^(info|warn|fail|crit|dbug|trce): ' "$E2E_WORK/journal.txt" | head -n 3)"
   check "journal: 'serving gRPC' is informational (6)" 6 "$(journal_priority "serving gRPC on")"
-  check "journal: start-up apply is informational (6)" 6 "$(journal_priority "apply lpdemo_v1 started by livepatchd")"
+  check "journal: start-up apply is informational (6)" 6 "$(journal_priority "load lpdemo_v1 started by livepatchd")"
   check_lpctl "lpctl info of an unknown patch fails" 1 "$E2E_WORK/info-none.json" info lpdemo_nosuch
   wait_for 10 sh -c 'journalctl -b -u livepatchd.service -o cat --no-pager | grep -q "patch-not-found"'
   check "journal: the refused request is a warning (4)" 4 "$(journal_priority "patch-not-found")"

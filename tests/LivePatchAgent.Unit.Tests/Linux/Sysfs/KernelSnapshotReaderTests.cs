@@ -159,6 +159,24 @@ public sealed class KernelSnapshotReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_patch_read_while_the_kernel_still_builds_its_directory_is_read_again()
+    {
+        var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), _time);
+        // klp_init_patch adds the patch directory first, then each object, then each object's functions.
+        _fixture.AddPatch("lp_a");
+        Assert.Empty(reader.Read().Patches[0].Functions);
+        var objectDir = Path.Combine(_fixture.LivepatchDir, "lp_a", "vmlinux");
+        Directory.CreateDirectory(objectDir);
+        Assert.Empty(reader.Read().Patches[0].Functions);
+
+        Directory.CreateDirectory(Path.Combine(objectDir, "f,1"));
+        Assert.Equal(["f"], reader.Read().Patches[0].Functions.Select(f => f.Function.Name));
+        // Complete now, so remembered: a directory the kernel never adds later is not read again.
+        Directory.CreateDirectory(Path.Combine(objectDir, "g,1"));
+        Assert.Equal(["f"], reader.Read().Patches[0].Functions.Select(f => f.Function.Name));
+    }
+
+    [Fact]
     public void Reads_the_614_layout_and_orders_by_stack_order()
     {
         _fixture.WithLayout(KernelLayout.Linux614);
