@@ -15,6 +15,8 @@ export DEBIAN_FRONTEND=noninteractive
 # not be systemd); libglib2.0-bin brings gdbus; dbus-daemon runs the private test buses.
 # Packaging (docs/packaging.md): pandoc renders the man pages, dpkg-dev (dpkg-shlibdeps) and fakeroot build the
 # .deb, lintian checks it, rpm brings rpmbuild; zlib1g-dev is the libz the Native AOT link uses (UseSystemZlib).
+# The version-ordering tests (Core/Posture) compare with the real tools: dpkg (--compare-versions; Essential, listed
+# so a missing one is named) and rpm (rpm.vercmp in its Lua).
 # The systemd-boot e2e scenario: debootstrap makes the Debian image, e2fsprogs puts it in an ext4 file
 # (mkfs.ext4 -d), qemu-utils (qemu-img) makes the per-run overlay of it.
 # The third-party client example (examples/python, PythonClientTests): protoc >= 3.15 (protobuf-compiler; not
@@ -24,7 +26,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
-  pandoc dpkg-dev fakeroot lintian rpm zlib1g-dev
+  pandoc dpkg dpkg-dev fakeroot lintian rpm zlib1g-dev
   debootstrap e2fsprogs qemu-utils
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
 )
