@@ -32,6 +32,8 @@ internal static class Lpctl
         new WaitCommand(),
         new CancelCommand(),
         new HistoryCommand(),
+        new CvesCommand(),
+        new UnameCommand(),
         new WatchCommand(),
     ];
 

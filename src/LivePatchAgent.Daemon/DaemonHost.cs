@@ -10,6 +10,7 @@ using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
 using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
+using LivePatchAgent.Daemon.Posture;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Daemon.Transitions;
 using LivePatchAgent.Linux.Procfs;
@@ -49,6 +50,7 @@ internal static class DaemonHost
             .AddTransitionSupervision()
             // After supervision: start-up apply needs the first snapshot and this boot's pins.
             .AddInstalledPatches()
+            .AddPosture()
             .AddAgentApi(configuration)
             // After the watcher: the D-Bus publisher starts from the first snapshot.
             .AddDBusMonitoring(configuration)

@@ -41,6 +41,14 @@ public sealed class HostPaths
 
     public string KernelCommandLine => Under("proc/cmdline");
 
+    /// <summary>The distribution's identity: /etc/os-release, else /usr/lib/os-release (os-release(5)).</summary>
+    public string EtcOsRelease => Under("etc/os-release");
+
+    public string UsrLibOsRelease => Under("usr/lib/os-release");
+
+    /// <summary>Ubuntu's full kernel package version ("Ubuntu 5.15.0-119.129-generic 5.15.160"); absent elsewhere.</summary>
+    public string VersionSignature => Under("proc/version_signature");
+
     /// <summary>The loaded modules, newest first: the order live patches were registered in.</summary>
     public string ProcModules => Under("proc/modules");
 

@@ -9,7 +9,8 @@ namespace LivePatchAgent.Cli.Commands;
 
 /// <summary>
 /// <c>lpctl check</c>: one line for a monitoring system, and the state as the exit code (docs/api.md, "lpctl"): 0 idle and
-/// healthy, 1 a transition in progress, 2 a transition stalled, 3 unsupported or an error (the daemon degraded,
+/// healthy, 1 a transition in progress, 2 a transition stalled or an open CVE advisory at or above Check:FailOnSeverity
+/// (state "vulnerable"), 3 unsupported or an error (the daemon degraded,
 /// unreachable, or any failed call). The line starts with the Nagios/Icinga words OK, WARNING, CRITICAL and UNKNOWN,
 /// whose plugin exit codes these are, so the command works as a check plugin as it is.
 /// </summary>
@@ -23,7 +24,7 @@ internal sealed class CheckCommand : AgentCommand
     protected override Command CreateCommand() => new(
         "check",
         "Check for monitoring: one line and the exit code 0 idle and healthy, 1 transition in progress, "
-        + "2 transition stalled, 3 unsupported or error (daemon degraded or unreachable)");
+        + "2 transition stalled or an open CVE at or above Check:FailOnSeverity, 3 unsupported or error (daemon degraded or unreachable)");
 
     protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
         CancellationToken cancellationToken)
@@ -55,6 +56,14 @@ internal sealed class CheckCommand : AgentCommand
             ? string.Create(CultureInfo.InvariantCulture,
                 $"{t.Patch} {(t.Patching ? "patching" : "unpatching")} for {(t.Elapsed?.ToTimeSpan().TotalSeconds ?? 0):F0} s")
             : "a transition";
+        if (status.State is AgentState.Idle or AgentState.Transitioning && OpenAtOrAbove(status.Posture) is { } open)
+        {
+            // Exposure outranks a transition in progress: the host is vulnerable now, whatever the transition does.
+            return new CheckResult(Stalled, "vulnerable", string.Create(CultureInfo.InvariantCulture,
+                $"{open.Count} open CVE advisory(ies) at or above {PostureOutput.SeverityWord(open.Threshold)} "
+                + $"(highest {PostureOutput.SeverityWord(open.Highest)}); {PostureOutput.StatusLine(status.Posture!)}; see lpctl cves"));
+        }
+
         return status.State switch
         {
             AgentState.Idle => new CheckResult(Healthy, "idle", $"idle, {patches}"
@@ -67,6 +76,23 @@ internal sealed class CheckCommand : AgentCommand
                 "livepatchd is degraded: " + (status.Problems.Count > 0 ? string.Join("; ", status.Problems.Select(p => p.Message)) : "see lpctl status")),
             _ => new CheckResult(Unknown, "unknown", $"livepatchd reported an unknown state ({status.State})"),
         };
+    }
+
+    /// <summary>The open advisories at or above Check:FailOnSeverity (sent by the daemon); null when none or off.</summary>
+    private static (uint Count, Severity Threshold, Severity Highest)? OpenAtOrAbove(Posture? posture)
+    {
+        if (posture is not { Available: true } p || p.FailOnSeverity == Severity.Unknown || p.Open == 0 || p.HighestOpenSeverity < p.FailOnSeverity)
+        {
+            return null;
+        }
+
+        uint count = 0;
+        foreach (var (severity, n) in new[] { (Severity.Critical, p.OpenCritical), (Severity.High, p.OpenHigh), (Severity.Medium, p.OpenMedium), (Severity.Low, p.OpenLow) })
+        {
+            count += severity >= p.FailOnSeverity ? n : 0;
+        }
+
+        return (count, p.FailOnSeverity, p.HighestOpenSeverity);
     }
 
     private static string Word(int exitCode) => exitCode switch

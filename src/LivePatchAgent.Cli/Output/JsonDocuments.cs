@@ -30,6 +30,9 @@ internal sealed record StatusDocument(
 
     /// <summary>Start-up apply of installed patches; null from a daemon that does not report it.</summary>
     public StartupApplyDocument? StartupApply { get; init; }
+
+    /// <summary>The CVE posture in summary (no advisories: see lpctl cves); null before the daemon evaluated it.</summary>
+    public PostureDocument? Posture { get; init; }
 }
 
 /// <summary>The running kernel, inside <see cref="StatusDocument"/>.</summary>
@@ -365,6 +368,53 @@ internal sealed record OperationListDocument(IReadOnlyList<OperationDocument> Op
 }
 
 /// <summary>
+/// The output of <c>lpctl -o json cves</c> (with its advisories) and the <c>posture</c> of <c>lpctl -o json status</c>
+/// (without them). <c>highestOpenSeverity</c> is null when nothing is open; <c>failOnSeverity</c> is null when
+/// Check:FailOnSeverity is off.
+/// </summary>
+internal sealed record PostureDocument(
+    bool Available,
+    string? UnavailableReason,
+    string? Ecosystem,
+    string? Package,
+    string? RunningVersion,
+    string? EffectiveVersion,
+    uint FixedLive,
+    uint FixedInstalled,
+    uint Open,
+    uint NotAffected,
+    string? HighestOpenSeverity,
+    OpenCountsDocument OpenBySeverity,
+    string? RebootTarget,
+    uint OpenWithoutFix,
+    string? FailOnSeverity,
+    string? AdvisoriesDir,
+    uint AdvisoryCount,
+    uint FeedFileCount,
+    DateTime? EvaluatedAt,
+    IReadOnlyList<ProblemDocument> Problems,
+    IReadOnlyList<PostureAdvisoryDocument> Advisories)
+{
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion { get; } = JsonDocuments.SchemaVersion;
+}
+
+/// <summary>Open advisories per severity, inside <see cref="PostureDocument"/>.</summary>
+internal sealed record OpenCountsDocument(uint Critical, uint High, uint Medium, uint Low, uint Unknown);
+
+/// <summary>One advisory as it applies to the host, inside <see cref="PostureDocument"/>.</summary>
+internal sealed record PostureAdvisoryDocument(
+    string Id,
+    IReadOnlyList<string> CveIds,
+    string Severity,
+    string State,
+    IReadOnlyList<string> Patches,
+    string? MetadataSource,
+    string? FixedVersion,
+    string? Summary,
+    string? File);
+
+/// <summary>
 /// Source-generated serialisation for every document: no reflection, so lpctl publishes as Native AOT without
 /// warnings and starts fast.
 /// </summary>
@@ -373,6 +423,7 @@ internal sealed record OperationListDocument(IReadOnlyList<OperationDocument> Op
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     GenerationMode = JsonSourceGenerationMode.Serialization)]
 [JsonSerializable(typeof(StatusDocument))]
+[JsonSerializable(typeof(PostureDocument))]
 [JsonSerializable(typeof(PatchListDocument))]
 [JsonSerializable(typeof(PatchInfoDocument))]
 [JsonSerializable(typeof(EventDocument))]

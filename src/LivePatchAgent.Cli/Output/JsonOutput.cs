@@ -52,6 +52,7 @@ internal static class JsonOutput
             BlockingTasks: status.State == AgentState.Stalled || status.BlockingTasks > 0 ? status.BlockingTasks : null)
         {
             StartupApply = status.StartupApply is { } apply ? StoreOutput.ToDocument(apply) : null,
+            Posture = status.Posture is { } posture ? PostureOutput.ToDocument(posture, []) : null,
         };
     }
 

@@ -56,6 +56,15 @@ internal static class TableOutput
             block.Add("Start-up apply", StoreOutput.StartupApplyText(apply));
         }
 
+        if (status.Posture is { } posture)
+        {
+            block.Add("CVEs", PostureOutput.StatusLine(posture));
+            if (posture.Problems.Count > 0)
+            {
+                block.AddLines("Advisory files skipped", PostureOutput.ProblemLines(posture));
+            }
+        }
+
         if (status.State == AgentState.Stalled)
         {
             block.Add("Blocking", status.BlockingTasks > 0

@@ -44,6 +44,11 @@ internal static class DaemonConfiguration
             Setting.Flag(nameof(ApplyOptions.AtStartup)), Setting.Flag(nameof(ApplyOptions.CleanupLeftovers))),
         OptionsSection.For(JournalOptions.SectionName, s => s.Get<JournalOptions>(), new JournalOptionsValidator(),
             Setting.Int64(nameof(JournalOptions.MaxFileSize)), Setting.Int32(nameof(JournalOptions.KeepFiles))),
+        OptionsSection.For(PostureOptions.SectionName, s => s.Get<PostureOptions>(), new PostureOptionsValidator(),
+            Setting.Text(nameof(PostureOptions.AdvisoriesDir)), Setting.Duration(nameof(PostureOptions.RescanInterval)),
+            Setting.Int64(nameof(PostureOptions.MaxFileBytes))),
+        OptionsSection.For(CheckOptions.SectionName, s => s.Get<CheckOptions>(), new CheckOptionsValidator(),
+            Setting.Choice<CheckSeverity>(nameof(CheckOptions.FailOnSeverity))),
     ];
 
     /// <summary>Top-level sections the daemon reads (Logging is the framework's own); anything else is almost certainly a typo.</summary>
@@ -128,6 +133,8 @@ internal static class DaemonConfiguration
         Access = configuration.GetSection(AccessOptions.SectionName).Get<AccessOptions>() ?? new(),
         Apply = configuration.GetSection(ApplyOptions.SectionName).Get<ApplyOptions>() ?? new(),
         Journal = configuration.GetSection(JournalOptions.SectionName).Get<JournalOptions>() ?? new(),
+        Posture = configuration.GetSection(PostureOptions.SectionName).Get<PostureOptions>() ?? new(),
+        Check = configuration.GetSection(CheckOptions.SectionName).Get<CheckOptions>() ?? new(),
     };
 
     /// <summary>The host binds strictly too, so a host started without <see cref="Validate"/> (tests) still refuses typos.</summary>
@@ -159,4 +166,8 @@ internal sealed class EffectiveConfiguration
     public required ApplyOptions Apply { get; init; }
 
     public required JournalOptions Journal { get; init; }
+
+    public required PostureOptions Posture { get; init; }
+
+    public required CheckOptions Check { get; init; }
 }

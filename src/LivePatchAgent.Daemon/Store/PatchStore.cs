@@ -29,6 +29,9 @@ internal sealed partial class PatchStore
 
     public string Root { get; }
 
+    /// <summary>Raised after a patch was installed or uninstalled through this store (not for files changed behind its back).</summary>
+    public event Action? Changed;
+
     internal Action<DurableFileStep, string>? BeforeStep { get; set; }
 
     public string ReleaseDir(string release) => Path.Combine(Root, CheckRelease(release));
@@ -125,10 +128,11 @@ internal sealed partial class PatchStore
         var modulePath = ModulePath(manifest.KernelRelease, CheckName(manifest.Name));
         var manifestPath = ManifestPath(manifest.KernelRelease, manifest.Name);
         var json = JsonSerializer.SerializeToUtf8Bytes(manifest, StoreJsonContext.Default.InstalledPatchManifest);
+        InstalledPatchManifest? previous;
         lock (_lock)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(modulePath)!);
-            var previous = File.Exists(manifestPath) ? ReadManifest(manifestPath, manifest.KernelRelease, manifest.Name, out _) : null;
+            previous = File.Exists(manifestPath) ? ReadManifest(manifestPath, manifest.KernelRelease, manifest.Name, out _) : null;
             var sameModule = previous is not null && previous.Sha256 == manifest.Sha256 && File.Exists(modulePath);
             if (!sameModule)
             {
@@ -141,8 +145,10 @@ internal sealed partial class PatchStore
             }
 
             DurableFile.Write(manifestPath, json, BeforeStep);
-            return previous is not null;
         }
+
+        Changed?.Invoke();
+        return previous is not null;
     }
 
     /// <summary>Removes an installed patch: the manifest first (then it is no longer installed), then the module.</summary>
@@ -166,9 +172,10 @@ internal sealed partial class PatchStore
             {
                 DurableFile.Delete(modulePath, BeforeStep);
             }
-
-            return true;
         }
+
+        Changed?.Invoke();
+        return true;
     }
 
     /// <summary>Reads an installed module's bytes; they are checked against the manifest's hash before any use.</summary>
