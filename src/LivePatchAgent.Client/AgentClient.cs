@@ -55,10 +55,9 @@ public sealed class AgentClient : IDisposable
     public Task<AgentStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         UnaryAsync(static (agent, options) => agent.GetStatusAsync(new GetStatusRequest(), options), cancellationToken);
 
-    /// <summary>The host's CVE posture with every advisory that concerns it (and the not-affected ones if asked).</summary>
-    public Task<Posture> GetPostureAsync(bool includeNotAffected, CancellationToken cancellationToken = default) =>
-        UnaryAsync((agent, options) => agent.GetPostureAsync(new GetPostureRequest { IncludeNotAffected = includeNotAffected }, options),
-            cancellationToken);
+    /// <summary>The host's CVE posture with every advisory that affects the running kernel package version.</summary>
+    public Task<Posture> GetPostureAsync(CancellationToken cancellationToken = default) =>
+        UnaryAsync(static (agent, options) => agent.GetPostureAsync(new GetPostureRequest(), options), cancellationToken);
 
     /// <summary>Every registered live patch, in the kernel's stacking order.</summary>
     public Task<ListPatchesResponse> ListPatchesAsync(CancellationToken cancellationToken = default) =>

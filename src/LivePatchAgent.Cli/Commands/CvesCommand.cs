@@ -5,13 +5,13 @@ using LivePatchAgent.Protocol.V1;
 namespace LivePatchAgent.Cli.Commands;
 
 /// <summary>
-/// <c>lpctl cves [--state STATE]... [--severity MIN] [--all]</c>: every advisory that concerns the running kernel's
+/// <c>lpctl cves [--state STATE]... [--severity MIN]</c>: every advisory that concerns the running kernel's
 /// package, with its severity, whether a loaded patch closes it (fixed-live), an installed one would
 /// (fixed-installed), or it is open and which package version a reboot needs. Exit 0 whenever the daemon answered.
 /// </summary>
 internal sealed class CvesCommand : AgentCommand
 {
-    private static readonly string[] States = ["open", "fixed-live", "fixed-installed", "not-affected"];
+    private static readonly string[] States = ["open", "fixed-live", "fixed-installed"];
     private static readonly string[] Severities = ["unknown", "none", "low", "medium", "high", "critical"];
 
     private readonly Option<string[]> _state = new("--state")
@@ -23,11 +23,6 @@ internal sealed class CvesCommand : AgentCommand
     private readonly Option<string?> _severity = new("--severity")
     {
         Description = "Only advisories at or above this severity: " + string.Join(", ", Severities.Skip(1)),
-    };
-
-    private readonly Option<bool> _all = new("--all")
-    {
-        Description = "Also list the advisories about the kernel package that do not affect the running version",
     };
 
     public CvesCommand()
@@ -43,7 +38,6 @@ internal sealed class CvesCommand : AgentCommand
     {
         _state,
         _severity,
-        _all,
     };
 
     protected override async Task<int> ExecuteAsync(CommandInvocation invocation, ParseResult parseResult,
@@ -51,8 +45,7 @@ internal sealed class CvesCommand : AgentCommand
     {
         var states = parseResult.GetValue(_state) ?? [];
         var severity = parseResult.GetValue(_severity);
-        var all = parseResult.GetValue(_all) || states.Contains("not-affected");
-        var posture = await invocation.Client.GetPostureAsync(all, cancellationToken).ConfigureAwait(false);
+        var posture = await invocation.Client.GetPostureAsync(cancellationToken).ConfigureAwait(false);
         var minimum = severity is null ? Severity.Unknown : (Severity)Array.IndexOf(Severities, severity);
         var advisories = posture.Advisories
             .Where(a => states.Length == 0 || states.Contains(PostureOutput.StateWord(a.State)))

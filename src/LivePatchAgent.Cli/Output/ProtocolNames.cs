@@ -55,6 +55,7 @@ internal static class ProtocolNames
         EventKind.InstalledPatchFailed => "installed-patch-failed",
         EventKind.StartupApplySkipped => "startup-apply-skipped",
         EventKind.LeftoverRemoved => "leftover-removed",
+        EventKind.PostureChanged => "posture-changed",
         _ => Unknown,
     };
 

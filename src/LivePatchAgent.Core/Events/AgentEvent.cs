@@ -66,4 +66,7 @@ public enum AgentEventKind
 
     /// <summary>A module replaced atomically by a load was removed once its reference count was 0.</summary>
     LeftoverRemoved,
+
+    /// <summary>The CVE posture changed: a patch loaded or unloaded, or an advisory file changed.</summary>
+    PostureChanged,
 }

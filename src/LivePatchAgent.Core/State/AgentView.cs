@@ -31,6 +31,9 @@ public sealed record AgentView
     /// <summary>The degraded reasons' messages, in the order of their sources.</summary>
     public IReadOnlyList<string> DegradedReasons => [.. Degraded.Values];
 
+    /// <summary>The CVE posture; null until the daemon has evaluated it once.</summary>
+    public PostureView? Posture { get; init; }
+
     /// <summary>Start-up apply's status.</summary>
     public StartupApplyStatus StartupApply { get; init; } = StartupApplyStatus.Pending;
 

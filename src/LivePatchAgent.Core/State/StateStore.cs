@@ -14,6 +14,7 @@ public sealed class StateStore
     private HashSet<string> _forcedModules = new(StringComparer.Ordinal);
     private StartupApplyStatus _startupApply = StartupApplyStatus.Pending;
     private StallView? _stall;
+    private PostureView? _posture;
     private AgentView? _current;
 
     /// <summary>Raised after every update, on the updating thread, with the new view.</summary>
@@ -86,6 +87,25 @@ public sealed class StateStore
         Changed?.Invoke(view);
     }
 
+    /// <summary>Replaces the CVE posture (its one copy).</summary>
+    public void SetPosture(PostureView posture)
+    {
+        ArgumentNullException.ThrowIfNull(posture);
+        AgentView view;
+        lock (_writeLock)
+        {
+            _posture = posture;
+            if (_current is null)
+            {
+                return;
+            }
+
+            view = Publish(_current.Snapshot);
+        }
+
+        Changed?.Invoke(view);
+    }
+
     /// <summary>Marks the running transition as stalled (or updates what holds it); ignored if it already ended.</summary>
     public void SetStall(StallView stall)
     {
@@ -146,6 +166,7 @@ public sealed class StateStore
             State = DeriveState(snapshot, transition),
             Degraded = _degraded.ToImmutableSortedDictionary(kv => kv.Key.Name, kv => kv.Value, StringComparer.Ordinal),
             StartupApply = _startupApply,
+            Posture = _posture,
         };
         Volatile.Write(ref _current, view);
         return view;

@@ -39,6 +39,7 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "InstallPatch")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "UninstallPatch")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "ListInstalled")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "GetPosture")] = AccessLevel.Open,
         [Full(V1.Agent.Descriptor.FullName, "ApplyInstalled")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "StartOperation")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "CancelOperation")] = AccessLevel.Admin,

@@ -4,11 +4,13 @@ using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
+using LivePatchAgent.Daemon.Configuration;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Linux.Procfs;
+using Microsoft.Extensions.Options;
 using V1 = LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Daemon.Api;
@@ -34,12 +36,27 @@ internal sealed class AgentService(
     CallerLimits limits,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
+    IOptions<CheckOptions> check,
     ILogger<AgentService> logger)
     : V1.Agent.AgentBase
 {
     public override Task<V1.AgentStatus> GetStatus(V1.GetStatusRequest request, ServerCallContext context)
     {
-        return Task.FromResult(ProtoMapper.ToStatus(store.Current, daemon, timeProvider.GetUtcNow()));
+        var view = store.Current;
+        var status = ProtoMapper.ToStatus(view, daemon, timeProvider.GetUtcNow());
+        if (view.Posture is { } posture)
+        {
+            status.Posture = PostureMapper.ToPosture(posture, check.Value.FailOnSeverity, withAdvisories: false);
+        }
+
+        return Task.FromResult(status);
+    }
+
+    public override Task<V1.Posture> GetPosture(V1.GetPostureRequest request, ServerCallContext context)
+    {
+        // Before the first evaluation (the first seconds after start) the answer is an unknown posture that says so.
+        var posture = store.Current.Posture ?? PostureMapper.NotYetEvaluated(timeProvider.GetUtcNow());
+        return Task.FromResult(PostureMapper.ToPosture(posture, check.Value.FailOnSeverity, withAdvisories: true));
     }
 
     public override Task<V1.ListPatchesResponse> ListPatches(V1.ListPatchesRequest request, ServerCallContext context)

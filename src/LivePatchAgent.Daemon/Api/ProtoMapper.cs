@@ -211,6 +211,7 @@ internal static class ProtoMapper
             AgentEventKind.InstalledPatchFailed => V1.EventKind.InstalledPatchFailed,
             AgentEventKind.StartupApplySkipped => V1.EventKind.StartupApplySkipped,
             AgentEventKind.LeftoverRemoved => V1.EventKind.LeftoverRemoved,
+            AgentEventKind.PostureChanged => V1.EventKind.PostureChanged,
             _ => V1.EventKind.Unspecified,
         },
         Patch = e.Patch ?? string.Empty,

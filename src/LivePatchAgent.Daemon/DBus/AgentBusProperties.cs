@@ -93,6 +93,10 @@ internal static class AgentBusProperties
         AgentBusProperty.UInt64("TaintMask", s => s.TaintMask),
         AgentBusProperty.String("TaintFlags", s => s.TaintFlags),
         AgentBusProperty.String("LastError", s => s.LastError),
+        AgentBusProperty.UInt32("OpenCveCount", s => s.OpenCveCount),
+        AgentBusProperty.String("HighestOpenSeverity", s => s.HighestOpenSeverity),
+        AgentBusProperty.UInt32("FixedLiveCveCount", s => s.FixedLiveCveCount),
+        AgentBusProperty.String("EffectiveKernelVersion", s => s.EffectiveKernelVersion),
         AgentBusProperty.UInt64("UpdatedAt", s => UnixMicroseconds(s.UpdatedAt)),
     ];
 

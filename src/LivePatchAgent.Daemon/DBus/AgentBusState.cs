@@ -44,6 +44,18 @@ internal sealed record AgentBusState
 
     public required string LastError { get; init; }
 
+    /// <summary>Open CVE advisories for the running kernel package (0 without a posture).</summary>
+    public uint OpenCveCount { get; init; }
+
+    /// <summary>The highest severity among them: critical, high, medium, low, none, unknown; "" when none is open.</summary>
+    public string HighestOpenSeverity { get; init; } = string.Empty;
+
+    /// <summary>Advisories a loaded live patch closes.</summary>
+    public uint FixedLiveCveCount { get; init; }
+
+    /// <summary>The effective kernel package level the loaded patches bring (lpctl uname); "" without a posture.</summary>
+    public string EffectiveKernelVersion { get; init; } = string.Empty;
+
     /// <summary>When a property that sends PropertiesChanged last changed.</summary>
     public required DateTimeOffset UpdatedAt { get; init; }
 
@@ -70,6 +82,10 @@ internal sealed record AgentBusState
             TaintMask = kernel.Taint?.Value ?? 0,
             TaintFlags = kernel.Taint?.Letters ?? string.Empty,
             LastError = CurrentProblem(view),
+            OpenCveCount = view.Posture?.Posture is { IsKnown: true } p ? (uint)p.Summary.Open : 0,
+            HighestOpenSeverity = view.Posture?.Posture.Summary.HighestOpen is { } highest ? Posture.PostureText.SeverityWord(highest) : string.Empty,
+            FixedLiveCveCount = view.Posture?.Posture is { IsKnown: true } q ? (uint)q.Summary.FixedLive : 0,
+            EffectiveKernelVersion = view.Posture?.Posture is { IsKnown: true } r ? r.Summary.EffectiveLevel ?? r.Package?.Version ?? string.Empty : string.Empty,
             UpdatedAt = updatedAt,
         };
     }
