@@ -14,7 +14,7 @@ namespace LivePatchAgent.Core.State;
 /// <param name="Problems">Feed files skipped, and why, each naming its file.</param>
 /// <param name="EvaluatedAt">When it was evaluated.</param>
 public sealed record PostureView(
-    Posture.Posture Posture,
+    KernelPosture Posture,
     string AdvisoriesDir,
     int AdvisoryCount,
     int FeedFileCount,

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Posture;
 using LivePatchAgent.Core.State;
