@@ -22,12 +22,14 @@ internal sealed class LoadedPatchStore : IHostedService
     private readonly ILogger<LoadedPatchStore> _logger;
     private readonly Lock _lock = new();
     private bool _loaded;
+    private ImmutableHashSet<string> _written = ImmutableHashSet<string>.Empty;
 
     public LoadedPatchStore(IOptions<PathsOptions> paths, StateStore store, ILogger<LoadedPatchStore> logger)
     {
         _path = Path.Combine(paths.Value.StateDir, "loaded-patches.json");
         _store = store;
         _logger = logger;
+        store.Changed += Forget;
     }
 
     /// <summary>
@@ -49,7 +51,11 @@ internal sealed class LoadedPatchStore : IHostedService
             var kept = all.Where(r => bootId is not null && r.BootId == bootId && r.Describes(view.Snapshot)).ToImmutableArray();
             if (kept.Length != all.Length)
             {
-                Write(kept);
+                TryWrite(kept, null);
+            }
+            else
+            {
+                _written = [.. kept.Select(r => r.Name)];
             }
 
             _store.SetLoadedPatches(kept);
@@ -75,17 +81,37 @@ internal sealed class LoadedPatchStore : IHostedService
         {
             // The view's records are already pruned of modules that went away.
             var records = _store.Current.LoadedPatches.Values.Where(r => r.Name != record.Name).Append(record).ToImmutableArray();
-            try
-            {
-                Write(records);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The patch is loaded either way; only a restart of the daemon would forget its metadata.
-                StoreLog.LoadedRecordNotWritten(_logger, record.Name, _path, e.Message);
-            }
-
+            TryWrite(records, record.Name);
             _store.SetLoadedPatches(records);
+        }
+    }
+
+    /// <summary>
+    /// Rewrites the file once the view has dropped a record (its module was removed), so a later module of the same
+    /// name that livepatchd did not load never inherits it, not even after a restart.
+    /// </summary>
+    private void Forget(AgentView view)
+    {
+        lock (_lock)
+        {
+            if (_loaded && _written.Any(n => !view.LoadedPatches.ContainsKey(n)))
+            {
+                TryWrite([.. view.LoadedPatches.Values], null);
+            }
+        }
+    }
+
+    private void TryWrite(ImmutableArray<LoadedPatchRecord> records, string? patch)
+    {
+        try
+        {
+            DurableFile.Write(_path, JsonSerializer.SerializeToUtf8Bytes([.. records.Select(StoredLoadedPatch.From)], LoadedPatchJsonContext.Default.StoredLoadedPatchArray));
+            _written = [.. records.Select(r => r.Name)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The patch is loaded either way; only a restart of the daemon would forget (or keep) its metadata.
+            StoreLog.LoadedRecordNotWritten(_logger, patch ?? string.Join(", ", records.Select(r => r.Name)), _path, e.Message);
         }
     }
 
@@ -110,9 +136,6 @@ internal sealed class LoadedPatchStore : IHostedService
 
         return [.. (stored ?? []).Where(s => s is { Name.Length: > 0, Sha256.Length: > 0 }).Select(s => s.ToRecord())];
     }
-
-    private void Write(ImmutableArray<LoadedPatchRecord> records) =>
-        DurableFile.Write(_path, JsonSerializer.SerializeToUtf8Bytes([.. records.Select(StoredLoadedPatch.From)], LoadedPatchJsonContext.Default.StoredLoadedPatchArray));
 }
 
 /// <summary>One record as the file keeps it.</summary>
