@@ -63,7 +63,7 @@ _lpctl() {
     verify) opts= ;;
     load) opts="--no-wait --timeout" ;;
     unload) opts="--timeout" ;;
-    install) opts="--kernel --meta --replace --now --timeout" ;;
+    install) opts="--kernel --meta --cve --replace --now --timeout" ;;
     uninstall) opts="--kernel" ;;
     apply) opts="--resume --timeout" ;;
     blocking) opts="--no-stacks" ;;

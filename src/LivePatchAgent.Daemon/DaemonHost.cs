@@ -151,6 +151,9 @@ internal static class DaemonHost
         services.AddSingleton<TransitionControl>();
         services.AddSingleton<ITaskSignaller, TaskSignaller>();
         services.AddSingleton<PinStore>();
+        services.AddSingleton<LoadedPatchStore>();
+        // After the watcher (its first snapshot names the boot and the loaded modules), before start-up apply.
+        services.AddHostedService(sp => sp.GetRequiredService<LoadedPatchStore>());
         return services;
     }
 

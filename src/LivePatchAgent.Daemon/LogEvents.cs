@@ -64,6 +64,8 @@ internal static class LogEvents
     public const int StoreApplyDisabled = 152;
     public const int StoreStartupApplyFailed = 153;
     public const int StoreTemporaryFilesRemoved = 154;
+    public const int StoreLoadedRecordNotWritten = 155;
+    public const int StoreLoadedRecordsUnreadable = 156;
     public const int JournalLineSkipped = 160;
     public const int JournalWriteFailed = 161;
     public const int JournalInterrupted = 162;

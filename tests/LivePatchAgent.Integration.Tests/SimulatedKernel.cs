@@ -68,7 +68,8 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
             return errno;
         }
 
-        var name = KernelModule.Parse(bytes, ElfMachine.Host).Name;
+        var module = KernelModule.Parse(bytes, ElfMachine.Host);
+        var name = module.Name;
         if (Directory.Exists(Path.Combine(_fixture.Root, "sys/module", name)))
         {
             return KernelModules.Eexist;
@@ -76,6 +77,12 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
 
         OnLoad?.Invoke(name);
         _fixture.AddPatch(name, transition: true).Object("vmlinux").Function("cmdline_proc_show");
+        if (module.ModInfo.SrcVersion is { Length: > 0 } srcversion)
+        {
+            // As the kernel does: /sys/module/<name>/srcversion is the module's own.
+            _fixture.Write($"sys/module/{name}/srcversion", srcversion + "\n");
+        }
+
         _transitionSince[name] = DateTime.UtcNow;
         return 0;
     }

@@ -6,7 +6,7 @@ using LivePatchAgent.Protocol.V1;
 namespace LivePatchAgent.Cli.Commands;
 
 /// <summary>
-/// <c>lpctl install FILE [--kernel RELEASE] [--meta FILE.json] [--replace] [--now]</c>: uploads the module (plain or
+/// <c>lpctl install FILE [--kernel RELEASE] [--meta FILE.json] [--cve CVE-ID]... [--replace] [--now]</c>: uploads the module (plain or
 /// gzip/xz/zstd-compressed); livepatchd verifies it against that kernel and stores it, so that it is applied at
 /// every start of the daemon into that kernel. <c>--now</c> also loads it.
 /// </summary>
@@ -30,6 +30,15 @@ internal sealed class InstallCommand : OperationCommand
         HelpName = "FILE.json",
     };
 
+    private readonly Option<string[]> _cve = new("--cve")
+    {
+        Description = "A CVE id the patch fixes (repeat for each), as operator metadata: used only when the module "
+            + "declares no livepatch_cve of its own",
+        HelpName = "CVE-ID",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     private readonly Option<bool> _replace = new("--replace")
     {
         Description = "The patch is cumulative (built with replace = true): of several, only the newest is applied",
@@ -50,6 +59,7 @@ internal sealed class InstallCommand : OperationCommand
         _file,
         _kernel,
         _meta,
+        _cve,
         _replace,
         _now,
         _timeout,
@@ -59,6 +69,15 @@ internal sealed class InstallCommand : OperationCommand
     {
         var path = parseResult.GetRequiredValue(_file);
         var metadata = parseResult.GetValue(_meta) is { } metaPath ? MetadataFile.Read(metaPath) : new InstallMetadata();
+        // The daemon checks each id; --cve adds to the file's, each id once.
+        foreach (var id in parseResult.GetValue(_cve) ?? [])
+        {
+            if (!metadata.CveIds.Contains(id))
+            {
+                metadata.CveIds.Add(id);
+            }
+        }
+
         if (parseResult.GetValue(_replace))
         {
             metadata.Replace = true;

@@ -91,7 +91,14 @@ internal sealed record PatchDocument(
     IReadOnlyList<PatchObjectDocument> Objects,
     ModuleDocument? Module,
     bool Forced,
-    string? StackOrderSource);
+    string? StackOrderSource)
+{
+    /// <summary>
+    /// The security metadata verified when livepatchd loaded the module in this boot; null when it did not load it,
+    /// so nothing is known.
+    /// </summary>
+    public PatchMetadataDocument? Metadata { get; init; }
+}
 
 /// <summary>A patched object (vmlinux or a module).</summary>
 internal sealed record PatchObjectDocument(string Name, bool? Patched, IReadOnlyList<PatchFunctionDocument> Functions);
@@ -153,6 +160,9 @@ internal sealed record ModuleReportDocument(
 {
     /// <summary>"gzip", "xz" or "zstd" when the upload was compressed (the other facts are of the decompressed module).</summary>
     public string? Compression { get; init; }
+
+    /// <summary>The security metadata the module declares; null when the ELF could not be read.</summary>
+    public PatchMetadataDocument? Metadata { get; init; }
 }
 
 /// <summary>The module's appended signature; <c>signer</c>, <c>keyId</c> and <c>digestAlgorithm</c> null when unknown.</summary>

@@ -102,7 +102,10 @@ internal static class JsonOutput
             ],
             Module: ToDocument(patch.Module),
             Forced: patch.Forced,
-            StackOrderSource: ProtocolNames.NullIfEmpty(patch.StackOrderSource));
+            StackOrderSource: ProtocolNames.NullIfEmpty(patch.StackOrderSource))
+        {
+            Metadata = MetadataOutput.ToDocument(patch.Metadata),
+        };
     }
 
     private static ModuleDocument? ToDocument(ModuleFacts? module) =>
@@ -168,6 +171,7 @@ internal static class JsonOutput
         Modinfo: [.. module.Modinfo.Select(f => new ModinfoDocument(f.Key, f.Value))])
     {
         Compression = ProtocolNames.NullIfEmpty(module.Compression),
+        Metadata = MetadataOutput.ToDocument(module.Metadata),
     };
 
     public static LoadDocument ToDocument(LoadPatchResponse response)

@@ -41,6 +41,11 @@ internal static class StoreOutput
             .Add("SHA-256", Known(installed.Sha256))
             .Add("Signer", Known(installed.Signer))
             .Add("Replace", ReplaceText(installed));
+        if (installed.Metadata is { } metadata)
+        {
+            MetadataOutput.AddRows(block, metadata);
+        }
+
         if (installed.Compression.Length > 0)
         {
             block.Add("Uploaded", $"{installed.Compression}-compressed; stored decompressed");
@@ -72,18 +77,23 @@ internal static class StoreOutput
         }
         else
         {
-            var table = new TextTable("NAME", "KERNEL", "LOADED", "REPLACE", "VERSION", "INSTALLED", "SIGNER", "CVES");
+            var table = new TextTable("NAME", "KERNEL", "LOADED", "REPLACE", "LEVEL", "INSTALLED", "SIGNER", "METADATA", "CVES");
             foreach (var patch in response.Patches)
             {
+                // The module's metadata where it declares any, the operator's elsewhere (the merge rule).
+                var metadata = patch.Metadata;
                 table.AddRow(
                     patch.Name,
                     patch.KernelRelease + (patch.KernelRelease == response.RunningRelease ? " (running)" : string.Empty),
                     patch.Loaded ? "yes (" + ProtocolNames.Of(patch.State) + ")" : "no",
                     patch.HasReplace ? (patch.Replace ? "yes" : "no") : "-",
-                    patch.HasCumulativeVersion ? patch.CumulativeVersion.ToString(CultureInfo.InvariantCulture) : "-",
+                    metadata is { HasLevel: true } ? metadata.Level.ToString(CultureInfo.InvariantCulture)
+                        : patch.HasCumulativeVersion ? patch.CumulativeVersion.ToString(CultureInfo.InvariantCulture) : "-",
                     patch.InstalledAt is null ? "-" : patch.InstalledAt.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                     patch.Signer.Length > 0 ? patch.Signer : "-",
-                    patch.CveIds.Count > 0 ? string.Join(",", patch.CveIds) : "-");
+                    metadata is null ? "-" : MetadataOutput.SourceCell(metadata),
+                    metadata is { CveIds.Count: > 0 } ? string.Join(",", metadata.CveIds)
+                        : patch.CveIds.Count > 0 ? string.Join(",", patch.CveIds) : "-");
             }
 
             text.Append(table);
@@ -184,7 +194,10 @@ internal static class StoreOutput
             Srcversion: ProtocolNames.NullIfEmpty(patch.Srcversion),
             Compression: ProtocolNames.NullIfEmpty(patch.Compression),
             SourceFileName: ProtocolNames.NullIfEmpty(patch.SourceFileName),
-            Path: ProtocolNames.NullIfEmpty(patch.Path));
+            Path: ProtocolNames.NullIfEmpty(patch.Path))
+        {
+            Metadata = MetadataOutput.ToDocument(patch.Metadata),
+        };
     }
 
     public static ApplyResultDocument ToDocument(ApplyResult result)
@@ -313,7 +326,14 @@ internal sealed record InstalledPatchDocument(
     string? Srcversion,
     string? Compression,
     string? SourceFileName,
-    string? Path);
+    string? Path)
+{
+    /// <summary>
+    /// The security metadata: the module's (signed or unsigned-modinfo), and the operator's <c>description</c>,
+    /// <c>cveIds</c> and <c>cumulativeVersion</c> above only where the module says nothing.
+    /// </summary>
+    public PatchMetadataDocument? Metadata { get; init; }
+}
 
 /// <summary>One installed patch's outcome in an apply: applied, already-loaded, superseded or failed.</summary>
 internal sealed record ApplyResultDocument(string Name, string Outcome, string? Reason, string Message);

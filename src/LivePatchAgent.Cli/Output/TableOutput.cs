@@ -126,7 +126,7 @@ internal static class TableOutput
 
     private static string PatchTable(ListPatchesResponse response)
     {
-        var table = new TextTable("NAME", "STATE", "OBJECTS", "FUNCTIONS", "REPLACE", "ORDER", "REFCNT", "TAINT");
+        var table = new TextTable("NAME", "STATE", "OBJECTS", "FUNCTIONS", "REPLACE", "ORDER", "REFCNT", "TAINT", "CVES", "METADATA");
         foreach (var patch in response.Patches)
         {
             table.AddRow(
@@ -137,7 +137,9 @@ internal static class TableOutput
                 patch.HasReplace ? YesNo(patch.Replace) : "-",
                 patch.HasStackOrder ? patch.StackOrder.ToString(CultureInfo.InvariantCulture) : "-",
                 patch.Module is { HasRefcnt: true } module ? module.Refcnt.ToString(CultureInfo.InvariantCulture) : "-",
-                patch.Module is { Taint.Length: > 0 } tainted ? tainted.Taint : "-");
+                patch.Module is { Taint.Length: > 0 } tainted ? tainted.Taint : "-",
+                MetadataOutput.CveCountCell(patch.Metadata),
+                MetadataOutput.SourceCell(patch.Metadata));
         }
 
         return table.ToString();
@@ -156,7 +158,8 @@ internal static class TableOutput
                 ? (patch.Replace ? "yes (cumulative: replaces all other patches)" : "no")
                 : "unknown (the kernel does not say)")
             .Add("Stack order", StackOrderText(patch))
-            .Add("Module", ModuleText(patch))
+            .Add("Module", ModuleText(patch));
+        MetadataOutput.AddRows(block, patch.Metadata)
             .Add("Objects", $"{Plural(patch.Objects.Count, "object")}, {Plural(functionCount, "function")}");
 
         var text = new StringBuilder(block.ToString());
@@ -570,6 +573,7 @@ internal static class TableOutput
                 .Add("Description", Known(module.Description))
                 .Add("Srcversion", Known(module.Srcversion))
                 .Add("Depends", module.Depends.Count == 0 ? "none" : string.Join(", ", module.Depends));
+            MetadataOutput.AddRows(block, module.Metadata ?? new PatchMetadata());
         }
 
         return block

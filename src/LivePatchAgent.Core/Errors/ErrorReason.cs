@@ -214,6 +214,11 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "livepatchd cannot load or remove modules here: it knows the finit_module and delete_module syscall numbers only on x86_64 and aarch64, or the kernel answered ENOSYS (a seccomp filter of the service or container). The message names the architecture.",
         "Run livepatchd on x86_64 or aarch64, outside any seccomp filter that denies the module syscalls.");
 
+    public static readonly ErrorReason MetadataInvalid = new(
+        "metadata-invalid", ErrorCategory.InvalidArgument,
+        "The module declares security metadata in .modinfo that breaks the rules of docs/patch-authoring.md: a livepatch_cve that is not a CVE id, a livepatch_summary of more than one line or over 200 characters, a livepatch_level that is not a decimal integer, a livepatch_fixes_version that is not a package version, or a single-valued key given twice. The message names each value.",
+        "Fix the MODULE_INFO lines of the patch source, rebuild and sign it again; an operator cannot override signed metadata.");
+
     /// <summary>Every reason, for lookup and for the documentation check.</summary>
     public static ImmutableArray<ErrorReason> All { get; } =
     [
@@ -258,6 +263,7 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         OperationNotCancellable,
         OperationNotFound,
         ModuleSyscallsUnsupported,
+        MetadataInvalid,
     ];
 
     public static ErrorReason? Find(string code) => All.FirstOrDefault(r => r.Code == code);

@@ -15,6 +15,9 @@ public sealed class ModuleInfo
 
     public static ModuleInfo Empty { get; } = new([]);
 
+    /// <summary>A .modinfo rebuilt from entries kept elsewhere, e.g. in an installed patch's manifest.</summary>
+    public static ModuleInfo FromEntries(IEnumerable<KeyValuePair<string, string>> entries) => new([.. entries]);
+
     /// <summary>Every entry in file order, repeated keys included.</summary>
     public ImmutableArray<KeyValuePair<string, string>> Entries { get; }
 
@@ -43,6 +46,21 @@ public sealed class ModuleInfo
         [.. GetAll("depends").SelectMany(d => d.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     public bool IsLivepatch => Livepatch == "Y";
+
+    /// <summary>The CVE ids the patch declares it fixes (<c>livepatch_cve</c>, one per entry), unchecked, in file order.</summary>
+    public ImmutableArray<string> LivepatchCves => GetAll(PatchMetadataKeys.Cve);
+
+    /// <summary>The patch's one-line summary (<c>livepatch_summary</c>), unchecked.</summary>
+    public string? LivepatchSummary => Get(PatchMetadataKeys.Summary);
+
+    /// <summary>The patch's level (<c>livepatch_level</c>) as written, unchecked.</summary>
+    public string? LivepatchLevel => Get(PatchMetadataKeys.Level);
+
+    /// <summary>The kernel package version whose fixes the patch carries (<c>livepatch_fixes_version</c>), unchecked.</summary>
+    public string? LivepatchFixesVersion => Get(PatchMetadataKeys.FixesVersion);
+
+    /// <summary>Whether the module declares any <c>livepatch_*</c> metadata key, known or not.</summary>
+    public bool DeclaresPatchMetadata => Entries.Any(e => e.Key.StartsWith(PatchMetadataKeys.Prefix, StringComparison.Ordinal));
 
     /// <summary>The first value of <paramref name="key"/>, or null.</summary>
     public string? Get(string key)

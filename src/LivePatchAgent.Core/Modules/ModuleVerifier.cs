@@ -43,11 +43,20 @@ public static class ModuleVerifier
         // The trailer is read on its own, so the signature is still reported for a file whose ELF is malformed.
         var trailer = module?.Signature ?? ModuleSignature.ReadTrailer(file);
         checks.Add(CheckSignaturePresent(trailer, subject, context));
-        var (signatureCheck, signer) = CheckSignature(trailer, context);
+        var (signatureCheck, signer, trusted) = CheckSignature(trailer, context);
         checks.Add(signatureCheck);
         checks.Add(CheckKernelPolicy(trailer, context));
 
-        return new VerificationReport(file.Length, Convert.ToHexStringLower(SHA256.HashData(file.Span)), module, trailer.State, signer, checks.ToImmutable());
+        // Last, because whether the metadata counts as signed depends on the signature checks above.
+        var metadataSource = trusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo;
+        var reading = module is null ? null : PatchMetadata.FromModInfo(module.ModInfo, metadataSource);
+        checks.Add(CheckMetadata(module, reading, subject));
+
+        return new VerificationReport(file.Length, Convert.ToHexStringLower(SHA256.HashData(file.Span)), module, trailer.State, signer, checks.ToImmutable())
+        {
+            SignatureTrusted = trusted,
+            Metadata = reading?.Metadata ?? PatchMetadata.None,
+        };
     }
 
     private const string NoModule = "skipped: the file is not a well-formed kernel module";
@@ -165,15 +174,15 @@ public static class ModuleVerifier
         };
     }
 
-    private static (VerificationCheck Check, ModuleSigner? Signer) CheckSignature(SignatureTrailer trailer, VerificationContext context)
+    private static (VerificationCheck Check, ModuleSigner? Signer, bool Trusted) CheckSignature(SignatureTrailer trailer, VerificationContext context)
     {
         const string name = VerificationCheck.Signature;
         switch (trailer.State)
         {
             case SignatureState.Absent:
-                return (VerificationCheck.Skip(name, "skipped: the module is not signed"), null);
+                return (VerificationCheck.Skip(name, "skipped: the module is not signed"), null, false);
             case SignatureState.Malformed:
-                return (VerificationCheck.Fail(name, ErrorReason.SignatureInvalid, trailer.Problem!), null);
+                return (VerificationCheck.Fail(name, ErrorReason.SignatureInvalid, trailer.Problem!), null, false);
         }
 
         var trusted = context.TrustedCertificates;
@@ -181,7 +190,7 @@ public static class ModuleVerifier
         if (result.Failure is null)
         {
             var signer = result.Signer!;
-            return (VerificationCheck.Pass(name, $"signed by {signer.Describe()}, trusted through {signer.CertificateSource}"), signer);
+            return (VerificationCheck.Pass(name, $"signed by {signer.Describe()}, trusted through {signer.CertificateSource}"), signer, true);
         }
 
         var failure = result.Failure;
@@ -190,17 +199,70 @@ public static class ModuleVerifier
             if (!context.RequireSignature)
             {
                 return (VerificationCheck.Pass(name,
-                    $"{failure.Message}; accepted because Verification:RequireSignature is false"), result.Signer);
+                    $"{failure.Message}; accepted because Verification:RequireSignature is false"), result.Signer, false);
             }
 
             var unreadable = trusted.Problems.Length == 0
                 ? ""
                 : $" ({trusted.Problems.Length} file(s) in the trusted directory could not be read; livepatchd's log names them)";
             return (VerificationCheck.Fail(name, failure.Reason,
-                $"{failure.Message}{unreadable}; add the signer's certificate to the trusted directory if you trust it"), result.Signer);
+                $"{failure.Message}{unreadable}; add the signer's certificate to the trusted directory if you trust it"), result.Signer, false);
         }
 
-        return (VerificationCheck.Fail(name, failure.Reason, failure.Message), result.Signer);
+        return (VerificationCheck.Fail(name, failure.Reason, failure.Message), result.Signer, false);
+    }
+
+    private static VerificationCheck CheckMetadata(KernelModule? module, PatchMetadataReading? reading, string subject)
+    {
+        const string name = VerificationCheck.Metadata;
+        if (module is null || reading is null)
+        {
+            return VerificationCheck.Skip(name, NoModule);
+        }
+
+        if (!reading.Valid)
+        {
+            // Up to three rules broken, named with their values, so one verify run shows what to fix.
+            var shown = string.Join("; ", reading.Errors.Take(3));
+            var more = reading.Errors.Length > 3 ? $"; and {reading.Errors.Length - 3} more" : string.Empty;
+            return VerificationCheck.Fail(name, ErrorReason.MetadataInvalid,
+                $"{subject} declares invalid security metadata: {shown}{more}; fix the MODULE_INFO lines (docs/patch-authoring.md) and rebuild");
+        }
+
+        var metadata = reading.Metadata;
+        var warnings = metadata.Warnings.IsEmpty ? string.Empty : $"; warning: {string.Join("; ", metadata.Warnings)}";
+        if (metadata.IsEmpty)
+        {
+            return VerificationCheck.Skip(name, $"skipped: {subject} declares no security metadata ({string.Join(", ", PatchMetadataKeys.All)}){warnings}");
+        }
+
+        var parts = new List<string>();
+        if (!metadata.CveIds.IsEmpty)
+        {
+            parts.Add(metadata.CveIds.Length <= 5
+                ? string.Join(", ", metadata.CveIds)
+                : $"{string.Join(", ", metadata.CveIds.Take(5))} and {metadata.CveIds.Length - 5} more CVE ids");
+        }
+
+        if (metadata.Level is { } level)
+        {
+            parts.Add($"level {level}");
+        }
+
+        if (metadata.FixesVersion is { } fixes)
+        {
+            parts.Add($"fixes of {fixes}");
+        }
+
+        if (metadata.Summary is not null)
+        {
+            parts.Add("a summary");
+        }
+
+        var trust = metadata.Source == MetadataSource.SignedModinfo
+            ? "signed: the trusted signature covers it"
+            : "unsigned-modinfo: no trusted signature covers it";
+        return VerificationCheck.Pass(name, $"declares {string.Join("; ", parts)}; {trust}{warnings}");
     }
 
     private static VerificationCheck CheckKernelPolicy(SignatureTrailer trailer, VerificationContext context)

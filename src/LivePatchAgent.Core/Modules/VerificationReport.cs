@@ -65,6 +65,9 @@ public sealed record VerificationCheck(string Name, CheckStatus Status, string D
     /// <summary>What the kernel's own policy (sig_enforce, lockdown) will make of the module; never fails.</summary>
     public const string KernelPolicy = "kernel-policy";
 
+    /// <summary>The security metadata the module declares (livepatch_cve, ...) follows the rules of docs/patch-authoring.md.</summary>
+    public const string Metadata = "metadata";
+
     internal static VerificationCheck Pass(string name, string detail) => new(name, CheckStatus.Passed, detail, null);
 
     internal static VerificationCheck Skip(string name, string detail) => new(name, CheckStatus.Skipped, detail, null);
@@ -106,6 +109,15 @@ public sealed class VerificationReport
 
     /// <summary>The signer, whenever the signature could be decoded (also when untrusted or not matching).</summary>
     public ModuleSigner? Signer { get; }
+
+    /// <summary>Whether the signature verified against a trusted certificate (not merely accepted without one).</summary>
+    public bool SignatureTrusted { get; init; }
+
+    /// <summary>
+    /// The security metadata the module declares, marked signed when <see cref="SignatureTrusted"/>; empty when it
+    /// declares none or broke the rules (the metadata check then failed).
+    /// </summary>
+    public PatchMetadata Metadata { get; init; } = PatchMetadata.None;
 
     public ImmutableArray<VerificationCheck> Checks { get; }
 

@@ -8,6 +8,9 @@ public enum ClaimSource
 
     /// <summary>An operator's statement on this host, not checked against the module.</summary>
     Operator,
+
+    /// <summary>The module's <c>.modinfo</c> without a trusted signature: the module says so, nobody vouches for it.</summary>
+    UnsignedMetadata,
 }
 
 /// <summary>

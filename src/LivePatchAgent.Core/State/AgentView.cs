@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Modules;
 
 namespace LivePatchAgent.Core.State;
 
@@ -34,6 +35,12 @@ public sealed record AgentView
     /// <summary>The CVE posture; null until the daemon has evaluated it once.</summary>
     public PostureView? Posture { get; init; }
 
+    /// <summary>
+    /// The patch modules livepatchd loaded in this boot that are still there, by name, with the metadata verified
+    /// on the way in (<see cref="MetadataOf"/>).
+    /// </summary>
+    public ImmutableDictionary<string, LoadedPatchRecord> LoadedPatches { get; init; } = ImmutableDictionary<string, LoadedPatchRecord>.Empty;
+
     /// <summary>Start-up apply's status.</summary>
     public StartupApplyStatus StartupApply { get; init; } = StartupApplyStatus.Pending;
 
@@ -59,6 +66,17 @@ public sealed record AgentView
     public int PatchCount => Snapshot.Patches.Length;
 
     public int EnabledPatchCount => Snapshot.Patches.Count(p => p.State == PatchState.Enabled);
+
+    /// <summary>
+    /// The security metadata of a registered patch: what livepatchd verified when it loaded the module in this boot
+    /// (the module's signed or unsigned .modinfo, and the operator's install metadata where the module says nothing).
+    /// Null when livepatchd did not load it (insmod, or before the record existed): then nothing is known.
+    /// </summary>
+    public PatchMetadata? MetadataOf(LivePatch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return LoadedPatches.TryGetValue(patch.Name, out var record) && record.Describes(Snapshot) ? record.Metadata : null;
+    }
 
     /// <summary>The state of a patch with what the daemon knows beyond sysfs (a stalled transition).</summary>
     public PatchState StateOf(LivePatch patch) =>

@@ -15,6 +15,7 @@ public sealed class StateStore
     private StartupApplyStatus _startupApply = StartupApplyStatus.Pending;
     private StallView? _stall;
     private PostureView? _posture;
+    private ImmutableDictionary<string, LoadedPatchRecord> _loadedPatches = ImmutableDictionary<string, LoadedPatchRecord>.Empty;
     private AgentView? _current;
 
     /// <summary>Raised after every update, on the updating thread, with the new view.</summary>
@@ -143,6 +144,25 @@ public sealed class StateStore
         Changed?.Invoke(view);
     }
 
+    /// <summary>Replaces the records of the patch modules livepatchd loaded in this boot.</summary>
+    public void SetLoadedPatches(IEnumerable<LoadedPatchRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        AgentView view;
+        lock (_writeLock)
+        {
+            _loadedPatches = records.ToImmutableDictionary(r => r.Name, StringComparer.Ordinal);
+            if (_current is null)
+            {
+                return;
+            }
+
+            view = Publish(_current.Snapshot);
+        }
+
+        Changed?.Invoke(view);
+    }
+
     /// <summary>
     /// Builds and publishes the view of <paramref name="snapshot"/>; the caller holds the write lock. The setters
     /// republish the current snapshot from under the same lock, so a poll that lands meanwhile is never
@@ -163,6 +183,7 @@ public sealed class StateStore
             Transition = transition,
             Stall = _stall,
             ForcedModules = _forcedModules,
+            LoadedPatches = _loadedPatches = Prune(_loadedPatches, snapshot),
             State = DeriveState(snapshot, transition),
             Degraded = _degraded.ToImmutableSortedDictionary(kv => kv.Key.Name, kv => kv.Value, StringComparer.Ordinal),
             StartupApply = _startupApply,
@@ -171,6 +192,10 @@ public sealed class StateStore
         Volatile.Write(ref _current, view);
         return view;
     }
+
+    /// <summary>A record ends with its module: a newer snapshot without it means it was removed.</summary>
+    private static ImmutableDictionary<string, LoadedPatchRecord> Prune(ImmutableDictionary<string, LoadedPatchRecord> records, KernelSnapshot snapshot) =>
+        records.Values.All(r => r.Describes(snapshot)) ? records : records.Where(r => r.Value.Describes(snapshot)).ToImmutableDictionary(StringComparer.Ordinal);
 
     private static TransitionView? DeriveTransition(TransitionView? previous, KernelSnapshot snapshot)
     {

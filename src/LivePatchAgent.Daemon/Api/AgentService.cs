@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
+using LivePatchAgent.Core.Modules;
 using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Configuration;
@@ -343,6 +344,21 @@ internal sealed class AgentService(
     private static InstallRequest ToInstall(V1.InstallPatchRequest request)
     {
         var metadata = request.Metadata ?? new V1.InstallMetadata();
+        // The operator's metadata is shown beside signed metadata, so it follows the same rules: a malformed CVE id
+        // is refused here, not stored to mislead whoever reads the posture later.
+        foreach (var id in metadata.CveIds)
+        {
+            if (PatchMetadata.DescribeCveIdProblem(id) is { } problem)
+            {
+                throw new AgentException(ErrorReason.InvalidArgument, $"operator metadata: CVE id {problem}");
+            }
+        }
+
+        if (metadata.Description.Length > 0 && PatchMetadata.SummaryProblem(metadata.Description) is { } descriptionProblem)
+        {
+            throw new AgentException(ErrorReason.InvalidArgument, $"operator metadata: the description {descriptionProblem}");
+        }
+
         return new InstallRequest(request.Module.ToByteArray(), NullIfEmpty(request.FileName), NullIfEmpty(request.KernelRelease), request.LoadNow, Timeout(request.Timeout))
         {
             Metadata = new InstallMetadataInput

@@ -76,7 +76,12 @@ internal static class PostureMapper
             FixedVersion = item.FixedVersion ?? string.Empty,
             Summary = item.Summary ?? string.Empty,
             MetadataSource = item.State is PostureState.FixedLive or PostureState.FixedInstalled && item.Patches.Count > 0
-                ? string.Join(",", item.Patches.Select(p => p.Source == ClaimSource.SignedMetadata ? "signed" : "operator").Distinct())
+                ? string.Join(",", item.Patches.Select(p => p.Source switch
+                {
+                    ClaimSource.SignedMetadata => "signed",
+                    ClaimSource.UnsignedMetadata => "unsigned-modinfo",
+                    _ => "operator",
+                }).Distinct())
                 : string.Empty,
         };
         advisory.CveIds.AddRange(item.CveIds);

@@ -138,6 +138,35 @@ internal static class ProtoMapper
             message.Module = ToModule(module);
         }
 
+        if (view.MetadataOf(patch) is { } metadata)
+        {
+            message.Metadata = ToMetadata(metadata);
+        }
+
+        return message;
+    }
+
+    /// <summary>Security metadata, each field with its source word.</summary>
+    public static V1.PatchMetadata ToMetadata(PatchMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var message = new V1.PatchMetadata
+        {
+            Summary = metadata.Summary ?? string.Empty,
+            FixesVersion = metadata.FixesVersion ?? string.Empty,
+            MetadataSource = PatchMetadata.Name(metadata.Source),
+            CveIdsSource = PatchMetadata.Name(metadata.CveIds.IsEmpty ? MetadataSource.None : metadata.CveIdsSource),
+            SummarySource = PatchMetadata.Name(metadata.Summary is null ? MetadataSource.None : metadata.SummarySource),
+            LevelSource = PatchMetadata.Name(metadata.Level is null ? MetadataSource.None : metadata.LevelSource),
+            FixesVersionSource = PatchMetadata.Name(metadata.FixesVersion is null ? MetadataSource.None : metadata.FixesVersionSource),
+        };
+        message.CveIds.AddRange(metadata.CveIds);
+        message.Warnings.AddRange(metadata.Warnings);
+        if (metadata.Level is { } level)
+        {
+            message.Level = level;
+        }
+
         return message;
     }
 
@@ -246,8 +275,9 @@ internal static class ProtoMapper
                     Signer = report.Signer?.Name ?? string.Empty,
                     KeyId = report.Signer?.KeyId ?? string.Empty,
                     DigestAlgorithm = report.Signer?.DigestAlgorithm ?? string.Empty,
-                    Trusted = report.Checks.Any(c => c.Name == VerificationCheck.Signature && c.Status == CheckStatus.Passed),
+                    Trusted = report.SignatureTrusted,
                 },
+                Metadata = ToMetadata(report.Metadata),
             },
             KernelPolicy = new V1.KernelModulePolicy { Lockdown = outcome.Kernel.Lockdown ?? string.Empty },
         };
@@ -530,6 +560,7 @@ internal static class ProtoMapper
             Path = view.Path,
         };
         patch.CveIds.AddRange(m.CveIds);
+        patch.Metadata = ToMetadata(m.EffectiveMetadata);
         patch.Modinfo.AddRange(m.Modinfo.Select(e => new V1.ModinfoField { Key = e.Key, Value = e.Value }));
         if (view.Replace is { } replace)
         {

@@ -1,6 +1,7 @@
 using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Modules;
 using Tmds.DBus.Protocol;
 
 namespace LivePatchAgent.Daemon.DBus;
@@ -167,6 +168,23 @@ internal sealed class AgentObject(AgentBusModel model, TimeProvider timeProvider
                 WriteIfKnown(ref writer, "ModuleTaint", module.Taint);
                 WriteIfKnown(ref writer, "ModuleSrcVersion", module.SrcVersion);
                 WriteIfKnown(ref writer, "ModuleInitState", module.InitState);
+            }
+
+            // Only for a module livepatchd loaded in this boot: the kernel keeps no .modinfo to read back.
+            if (view.MetadataOf(patch) is { } metadata)
+            {
+                Entry(ref writer, "CveIds");
+                WriteStrings(ref writer, [.. metadata.CveIds]);
+                WriteIfKnown(ref writer, "Summary", metadata.Summary);
+                if (metadata.Level is { } level)
+                {
+                    Entry(ref writer, "Level");
+                    writer.WriteVariantUInt64(level);
+                }
+
+                WriteIfKnown(ref writer, "FixesVersion", metadata.FixesVersion);
+                Entry(ref writer, "MetadataSource");
+                writer.WriteVariantString(PatchMetadata.Name(metadata.Source));
             }
 
             writer.WriteDictionaryEnd(dictionary);

@@ -1,6 +1,7 @@
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Events;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Modules;
 using LivePatchAgent.Core.Operations;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Configuration;
@@ -25,6 +26,7 @@ internal sealed class PatchLoader(
     IKernelModuleLoader loader,
     StateStore store,
     PinStore pins,
+    LoadedPatchStore loadedPatches,
     TransitionInterventions interventions,
     EventHub hub,
     IOptions<ApplyOptions> apply,
@@ -94,6 +96,12 @@ internal sealed class PatchLoader(
             }
         }, context).ConfigureAwait(false);
         context.Acting();
+        // The kernel keeps no .modinfo to read back: what was verified is recorded now, while it is known.
+        loadedPatches.Record(new LoadedPatchRecord(name, verified.Sha256, verified.Report.Metadata, request.OperatorMetadata ?? PatchMetadata.None, timeProvider.GetUtcNow())
+        {
+            SrcVersion = verified.Report.Module?.ModInfo.SrcVersion,
+            BootId = store.Current.Snapshot.Kernel.BootId,
+        });
 
         var view = steps.Watcher.PollOnce();
         if (!request.Wait && view.Snapshot.FindPatch(name) is { Transition: true } running)
@@ -271,6 +279,9 @@ internal sealed record LoadRequest(byte[] Module, string? FileName, bool Wait, T
 
     /// <summary>For an installed patch: the name it was installed under.</summary>
     public string? ExpectedName { get; init; }
+
+    /// <summary>For an installed patch: the operator's install metadata, shown where the module declares nothing.</summary>
+    public PatchMetadata? OperatorMetadata { get; init; }
 
     /// <summary>Runs after every check passed, right before the kernel is handed the module (the crash-loop marker).</summary>
     public Action<string, string>? BeforeLoad { get; init; }

@@ -108,10 +108,12 @@ internal sealed class PostureService(
         Wake();
     }
 
-    /// <summary>Patches changing state (load, unload, transition end) change the claims; polls that change nothing do not wake.</summary>
+    /// <summary>Patches changing state (load, unload, transition end, a load's verified metadata) change the claims; polls that change nothing do not wake.</summary>
     private void OnStateChanged(AgentView view)
     {
-        var key = string.Join(';', view.Snapshot.Patches.Select(p => $"{p.Name}={p.Enabled}/{p.Transition}"));
+        // The verified metadata of a load is recorded just after the kernel accepted the module: part of the key too.
+        var key = string.Join(';', view.Snapshot.Patches.Select(p => $"{p.Name}={p.Enabled}/{p.Transition}"))
+            + "|" + string.Join(';', view.LoadedPatches.Values.Select(r => $"{r.Name}={r.Sha256}").Order(StringComparer.Ordinal));
         if (key != Volatile.Read(ref _claimsKey))
         {
             Volatile.Write(ref _claimsKey, key);

@@ -2,8 +2,8 @@ namespace LivePatchAgent.Daemon.Store;
 
 /// <summary>
 /// Decides, deterministically, which installed patches start-up apply loads and in which order. Of several
-/// cumulative (replace) patches only the newest is loaded: the highest cumulative version, then the latest
-/// install time, then the name. It goes first, because loading it replaces every patch loaded before it; the
+/// cumulative (replace) patches only the newest is loaded: the highest level (the module's livepatch_level, else
+/// the operator's cumulative version), then the latest install time, then the name. It goes first, because loading it replaces every patch loaded before it; the
 /// non-cumulative patches installed after it follow, oldest first, and stack on top. Non-cumulative patches
 /// installed before it are superseded: it would replace them the moment it loaded, as it did when it was
 /// installed. Patches already registered in the kernel are left alone.
@@ -16,7 +16,7 @@ internal static class ApplyPlan
         ArgumentNullException.ThrowIfNull(isLoaded);
         var all = installed.ToList();
         var cumulative = all.Where(p => p.IsCumulative)
-            .OrderByDescending(p => p.CumulativeVersion ?? 0)
+            .OrderByDescending(p => p.EffectiveMetadata.Level ?? 0)
             .ThenByDescending(p => p.InstalledAt)
             .ThenByDescending(p => p.Name, StringComparer.Ordinal)
             .ToList();

@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Text.Json.Serialization;
+using LivePatchAgent.Core.Modules;
 
 namespace LivePatchAgent.Daemon.Store;
 
@@ -9,7 +11,8 @@ namespace LivePatchAgent.Daemon.Store;
 /// </summary>
 internal sealed record InstalledPatchManifest
 {
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>2: the module's verified security metadata (<see cref="Metadata"/>). Version 1 manifests read as before.</summary>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
@@ -41,6 +44,13 @@ internal sealed record InstalledPatchManifest
     /// </summary>
     public bool? Replace { get; init; }
 
+    /// <summary>
+    /// The security metadata the module declared, as verified at install time: signed when its signature verified
+    /// against a trusted certificate. Null in a version 1 manifest (<see cref="Declared"/> then reads it from
+    /// <see cref="Modinfo"/>).
+    /// </summary>
+    public StoredMetadata? Metadata { get; init; }
+
     public required DateTimeOffset InstalledAt { get; init; }
 
     public int? InstalledByUid { get; init; }
@@ -48,11 +58,13 @@ internal sealed record InstalledPatchManifest
     /// <summary>Who installed it, e.g. "uid 0 pid 4242 (lpctl)".</summary>
     public string? InstalledBy { get; init; }
 
+    /// <summary>The operator's description (lpctl install --meta): the summary where the module declares none.</summary>
     public string? Description { get; init; }
 
+    /// <summary>The operator's CVE ids (lpctl install --cve, --meta): used only when the module declares none.</summary>
     public IReadOnlyList<string> CveIds { get; init; } = [];
 
-    /// <summary>Of several installed cumulative patches, the one with the highest version is loaded.</summary>
+    /// <summary>The operator's cumulative version: the level where the module declares none.</summary>
     public ulong? CumulativeVersion { get; init; }
 
     /// <summary>"gzip", "xz" or "zstd" when the upload was compressed; the store keeps the decompressed module.</summary>
@@ -63,6 +75,66 @@ internal sealed record InstalledPatchManifest
     /// <summary>Whether this patch takes part in the cumulative selection.</summary>
     [JsonIgnore]
     public bool IsCumulative => Replace == true;
+
+    /// <summary>
+    /// What the module declared. A version 1 manifest did not record whether the signature was trusted, so its
+    /// .modinfo metadata reads as unsigned-modinfo (start-up apply re-verifies the module, and the loaded patch then
+    /// shows what that verification found).
+    /// </summary>
+    [JsonIgnore]
+    public PatchMetadata Declared => Metadata?.ToMetadata()
+        ?? PatchMetadata.FromModInfo(ModuleInfo.FromEntries(Modinfo.Select(e => KeyValuePair.Create(e.Key, e.Value))), MetadataSource.UnsignedModinfo).Metadata;
+
+    /// <summary>What the operator said at install time.</summary>
+    [JsonIgnore]
+    public PatchMetadata OperatorMetadata => PatchMetadata.FromOperator(Description, CveIds, CumulativeVersion);
+
+    /// <summary>The metadata shown and used: the module's, and the operator's only where the module says nothing.</summary>
+    [JsonIgnore]
+    public PatchMetadata EffectiveMetadata => PatchMetadata.Merge(Declared, OperatorMetadata);
+}
+
+/// <summary>
+/// A module's declared security metadata as a manifest or the loaded-patch records keep it; <c>source</c> is "signed"
+/// or "unsigned-modinfo" and applies to every field.
+/// </summary>
+internal sealed record StoredMetadata(IReadOnlyList<string> CveIds, string? Summary, ulong? Level, string? FixesVersion, string Source)
+{
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <param name="declared">What the module declared.</param>
+    /// <param name="moduleSource">Whether a trusted signature covered the module: the source kept when it declared nothing.</param>
+    public static StoredMetadata From(PatchMetadata declared, MetadataSource moduleSource)
+    {
+        ArgumentNullException.ThrowIfNull(declared);
+        var source = declared.Source == MetadataSource.None ? moduleSource : declared.Source;
+        return new StoredMetadata([.. declared.CveIds], declared.Summary, declared.Level, declared.FixesVersion, PatchMetadata.Name(source))
+        {
+            Warnings = [.. declared.Warnings],
+        };
+    }
+
+    /// <summary>
+    /// The metadata again. Any source word other than "signed" reads as unsigned-modinfo, so a word this version
+    /// does not know never reads as more trusted than it is; the operator's fields are kept elsewhere.
+    /// </summary>
+    public PatchMetadata ToMetadata()
+    {
+        var source = PatchMetadata.ParseSource(Source) == MetadataSource.SignedModinfo ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo;
+        ImmutableArray<string> cves = [.. CveIds ?? []];
+        return new PatchMetadata
+        {
+            CveIds = cves,
+            CveIdsSource = cves.IsEmpty ? MetadataSource.None : source,
+            Summary = Summary,
+            SummarySource = Summary is null ? MetadataSource.None : source,
+            Level = Level,
+            LevelSource = Level is null ? MetadataSource.None : source,
+            FixesVersion = FixesVersion,
+            FixesVersionSource = FixesVersion is null ? MetadataSource.None : source,
+            Warnings = [.. Warnings ?? []],
+        };
+    }
 }
 
 /// <summary>One .modinfo key=value pair.</summary>

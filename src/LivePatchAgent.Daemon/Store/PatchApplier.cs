@@ -190,6 +190,7 @@ internal sealed class PatchApplier(
         {
             ExpectedSha256 = patch.Sha256,
             ExpectedName = patch.Name,
+            OperatorMetadata = patch.OperatorMetadata,
             // Written after every check passed and right before the kernel gets the module.
             BeforeLoad = (name, sha256) => startup.Marking(name, sha256, patch.KernelRelease),
         };

@@ -92,6 +92,7 @@ internal sealed class PatchInstaller(
             {
                 ExpectedSha256 = manifest.Sha256,
                 ExpectedName = name,
+                OperatorMetadata = manifest.OperatorMetadata,
             },
             context.Caller);
         var load = await ChildOperation.FollowAsync(context, child, $"{installed}; ").ConfigureAwait(false);
@@ -201,6 +202,7 @@ internal sealed class PatchInstaller(
             Vermagic = info?.Vermagic,
             Srcversion = info?.SrcVersion,
             Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
+            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
             Replace = request.Metadata.Replace,
             InstalledAt = timeProvider.GetUtcNow(),
             InstalledByUid = caller.Uid,

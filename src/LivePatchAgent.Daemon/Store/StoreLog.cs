@@ -50,4 +50,10 @@ internal static partial class StoreLog
 
     [LoggerMessage(LogEvents.StoreTemporaryFilesRemoved, LogLevel.Information, "store: removed {Count} temporary file(s) left by an interrupted write")]
     public static partial void TemporaryFilesRemoved(ILogger logger, int count);
+
+    [LoggerMessage(LogEvents.StoreLoadedRecordNotWritten, LogLevel.Warning, "cannot write the loaded-patch records {Path} (for {Patch}): {Problem}; after a restart livepatchd may show its metadata as unknown, or keep an outdated record")]
+    public static partial void LoadedRecordNotWritten(ILogger logger, string patch, string path, string problem);
+
+    [LoggerMessage(LogEvents.StoreLoadedRecordsUnreadable, LogLevel.Warning, "cannot read the loaded-patch records {Path}: {Problem}; patches loaded before this start show no metadata until they are loaded again")]
+    public static partial void LoadedRecordsUnreadable(ILogger logger, string path, string problem);
 }

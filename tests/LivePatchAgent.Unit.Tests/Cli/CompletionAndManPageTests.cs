@@ -65,8 +65,9 @@ public sealed partial class CompletionAndManPageTests
         Assert.NotEqual("", entry);
         foreach (var option in LpctlCommands[command])
         {
-            // The option's spec starts its own quoted word: '--now[...]' or '(-n --count)'{-n,--count}'[...]'.
-            Assert.True(entry.Contains($"'{option}[", StringComparison.Ordinal) || entry.Contains($"{option}}}'[", StringComparison.Ordinal)
+            // The option's spec starts its own quoted word: '--now[...]', '*--cve[...]' (repeatable) or
+            // '(-n --count)'{-n,--count}'[...]'.
+            Assert.True(entry.Contains($"'{option}[", StringComparison.Ordinal) || entry.Contains($"'*{option}[", StringComparison.Ordinal) || entry.Contains($"{option}}}'[", StringComparison.Ordinal)
                 || entry.Contains($"{{{option},", StringComparison.Ordinal) || MentionsTimeout(entry, option),
                 $"_lpctl: {command} does not complete {option}: {entry}");
         }

@@ -128,7 +128,7 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal(0, root.GetProperty("leftovers").GetArrayLength());
         var patch = root.GetProperty("patches")[0];
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource", "metadata"], Names(patch));
         Assert.Equal("lpdemo_v1", patch.GetProperty("name").GetString());
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         Assert.True(patch.GetProperty("enabled").GetBoolean());
@@ -160,6 +160,30 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(2, patch.GetProperty("stackOrder").GetInt32());
         Assert.False(patch.GetProperty("objects")[1].GetProperty("patched").GetBoolean());
         Assert.Equal(JsonValueKind.Null, patch.GetProperty("module").ValueKind);
+    }
+
+    [Fact]
+    public void Patch_metadata_has_the_values_the_overall_source_and_each_fields_source()
+    {
+        using var json = Parse(JsonOutput.Document(new PatchInfoDocument(JsonOutput.ToDocument(ProtocolSamples.ReplacePatch())), LpctlJsonContext.Default.PatchInfoDocument));
+        var metadata = json.RootElement.GetProperty("patch").GetProperty("metadata");
+
+        Assert.Equal(["cveIds", "summary", "level", "fixesVersion", "metadataSource", "sources", "warnings"], Names(metadata));
+        Assert.Equal(["CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0003"], metadata.GetProperty("cveIds").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(2, metadata.GetProperty("level").GetInt32());
+        Assert.Equal("6.1.999-1", metadata.GetProperty("fixesVersion").GetString());
+        Assert.Equal("signed", metadata.GetProperty("metadataSource").GetString());
+        var sources = metadata.GetProperty("sources");
+        Assert.Equal(["cveIds", "summary", "level", "fixesVersion"], Names(sources));
+        Assert.All(sources.EnumerateObject(), p => Assert.Equal("signed", p.Value.GetString()));
+    }
+
+    [Fact]
+    public void A_patch_without_recorded_metadata_has_metadata_null()
+    {
+        using var json = Parse(JsonOutput.Document(new PatchInfoDocument(JsonOutput.ToDocument(ProtocolSamples.DemoPatch())), LpctlJsonContext.Default.PatchInfoDocument));
+
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("patch").GetProperty("metadata").ValueKind);
     }
 
     [Fact]

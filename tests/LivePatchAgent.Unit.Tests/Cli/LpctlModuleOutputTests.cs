@@ -49,7 +49,7 @@ public sealed class LpctlModuleOutputTests
         var module = json.RootElement.GetProperty("module");
 
         Assert.Equal(
-            ["name", "size", "sha256", "vermagic", "livepatch", "srcversion", "license", "description", "depends", "signature", "modinfo", "compression"],
+            ["name", "size", "sha256", "vermagic", "livepatch", "srcversion", "license", "description", "depends", "signature", "modinfo", "compression", "metadata"],
             Names(module));
         Assert.Equal("lpdemo_v1", module.GetProperty("name").GetString());
         Assert.Equal(123456, module.GetProperty("size").GetInt64());
@@ -207,7 +207,7 @@ public sealed class LpctlModuleOutputTests
         Assert.Equal("loaded lpdemo_v1: patching complete", root.GetProperty("message").GetString());
         // The same patch object as list and info.
         var patch = root.GetProperty("patch");
-        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource"], Names(patch));
+        Assert.Equal(["name", "state", "enabled", "transition", "replace", "stackOrder", "objects", "module", "forced", "stackOrderSource", "metadata"], Names(patch));
         Assert.Equal("enabled", patch.GetProperty("state").GetString());
         // The same document as verify, without schemaVersion.
         var verification = root.GetProperty("verification");
@@ -327,8 +327,8 @@ public sealed class LpctlModuleOutputTests
 
         Assert.Equal(
         [
-            "NAME       STATE    OBJECTS  FUNCTIONS  REPLACE  ORDER  REFCNT  TAINT",
-            "lpdemo_v1  enabled  1        1          -        -      1       OEK",
+            "NAME       STATE    OBJECTS  FUNCTIONS  REPLACE  ORDER  REFCNT  TAINT  CVES  METADATA",
+            "lpdemo_v1  enabled  1        1          -        -      1       OEK    ?     ?",
             "",
             "leftover modules (replaced or disabled, still loaded; remove with lpctl unload NAME):",
             "NAME                 REFCNT  TAINT  SRCVERSION               INITSTATE",

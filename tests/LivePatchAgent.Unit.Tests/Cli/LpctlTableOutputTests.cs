@@ -82,9 +82,9 @@ public sealed class LpctlTableOutputTests
         var lines = TableOutput.PatchList(response).TrimEnd('\n').Split('\n');
 
         Assert.Equal(3, lines.Length);
-        Assert.Equal("NAME                  STATE     OBJECTS  FUNCTIONS  REPLACE  ORDER  REFCNT  TAINT", lines[0]);
-        Assert.Equal("lpdemo_v1             enabled   1        1          -        -      1       OEK", lines[1]);
-        Assert.Equal("lpdemo_cumulative_v2  enabling  2        3          yes      2      -       -", lines[2]);
+        Assert.Equal("NAME                  STATE     OBJECTS  FUNCTIONS  REPLACE  ORDER  REFCNT  TAINT  CVES  METADATA", lines[0]);
+        Assert.Equal("lpdemo_v1             enabled   1        1          -        -      1       OEK    ?     ?", lines[1]);
+        Assert.Equal("lpdemo_cumulative_v2  enabling  2        3          yes      2      -       -      3     signed", lines[2]);
     }
 
     [Fact]
@@ -105,6 +105,44 @@ public sealed class LpctlTableOutputTests
         Assert.Contains("Objects:      2 objects, 3 functions\n", text, StringComparison.Ordinal);
         Assert.Contains("  vmlinux  patched\n    cmdline_proc_show  sympos 1\n    meminfo_proc_show  sympos 2\n", text, StringComparison.Ordinal);
         Assert.Contains("  xfs  not patched (object not loaded)\n    xfs_file_open  sympos 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_shows_the_security_metadata_with_where_each_value_came_from()
+    {
+        var text = TableOutput.PatchInfo(ProtocolSamples.ReplacePatch());
+
+        Assert.Contains("CVEs:         CVE-2099-0001, CVE-2099-0002, CVE-2099-0003 (signed)\n", text, StringComparison.Ordinal);
+        Assert.Contains("Summary:      cumulative: carries the made-up fixes (signed)\n", text, StringComparison.Ordinal);
+        Assert.Contains("Level:        2 (signed)\n", text, StringComparison.Ordinal);
+        Assert.Contains("Fixes:        6.1.999-1 (signed): carries the security fixes of that kernel package version\n", text, StringComparison.Ordinal);
+        Assert.Contains("Metadata:     signed: declared in the module's .modinfo, covered by a trusted signature\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_with_operator_cves_and_a_signed_level_names_each_source_and_the_weakest_overall()
+    {
+        var patch = ProtocolSamples.ReplacePatch();
+        patch.Metadata = new PatchMetadata
+        {
+            CveIds = { "CVE-2026-1234" }, CveIdsSource = "operator", Level = 3, LevelSource = "signed", MetadataSource = "operator",
+        };
+
+        var text = TableOutput.PatchInfo(patch);
+
+        Assert.Contains("CVEs:         CVE-2026-1234 (operator)\n", text, StringComparison.Ordinal);
+        Assert.Contains("Level:        3 (signed)\n", text, StringComparison.Ordinal);
+        Assert.Contains("Metadata:     operator: the least trusted source of its fields (each value above names its own)\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Summary:", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Info_of_a_patch_livepatchd_did_not_load_says_its_metadata_is_unknown()
+    {
+        var text = TableOutput.PatchInfo(ProtocolSamples.DemoPatch());
+
+        Assert.Contains("Metadata:     unknown (livepatchd did not load this module in this boot; the kernel keeps no .modinfo to read back)\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("CVEs:", text, StringComparison.Ordinal);
     }
 
     [Fact]

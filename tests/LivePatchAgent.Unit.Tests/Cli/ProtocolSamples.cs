@@ -97,6 +97,7 @@ internal static class ProtocolSamples
             },
             new PatchObject { Name = "xfs", Patched = false, Functions = { new PatchFunction { Name = "xfs_file_open", Sympos = 1 } } },
         },
+        Metadata = SignedMetadata(),
     };
 
     public static Event TransitionCompleted() => new()
@@ -256,6 +257,20 @@ internal static class ProtocolSamples
     {
         Name = name,
         Module = new ModuleFacts { Refcnt = 0, Taint = "OEK", Srcversion = "FEDCBA9876543210FEDCBA9", Initstate = "live" },
+    };
+
+    /// <summary>Signed security metadata of a cumulative patch, as a module declares it (made-up CVE-2099 ids).</summary>
+    public static PatchMetadata SignedMetadata() => new()
+    {
+        CveIds = { "CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0003" },
+        CveIdsSource = "signed",
+        Summary = "cumulative: carries the made-up fixes",
+        SummarySource = "signed",
+        Level = 2,
+        LevelSource = "signed",
+        FixesVersion = "6.1.999-1",
+        FixesVersionSource = "signed",
+        MetadataSource = "signed",
     };
 }
 

@@ -51,3 +51,9 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("LivePatchAgent e2e test livepatch: patches a function of module lpdemo_sleeper");
 MODULE_INFO(livepatch, "Y");
 MODULE_VERSION("3.0");
+/*
+ * Security metadata (docs/patch-authoring.md). The CVE ids are made up for the tests: no real CVE id has the
+ * year 2099, so no report can mistake them for real ones.
+ */
+MODULE_INFO(livepatch_cve, "CVE-2099-0301");
+MODULE_INFO(livepatch_summary, "lpdemo_v3: a made-up fix of lpdemo_sleeper_wait that no longer blocks");

@@ -7,3 +7,15 @@
 #define LPDEMO_REPLACE true
 #define LPDEMO_VERSION "4.0"
 #include "lpdemo_body.h"
+
+/*
+ * Security metadata (docs/patch-authoring.md). The CVE ids are made up for the tests: no real CVE id has the
+ * year 2099, so no report can mistake them for real ones.
+ */
+MODULE_INFO(livepatch_cve, "CVE-2099-0001");
+MODULE_INFO(livepatch_cve, "CVE-2099-0002");
+MODULE_INFO(livepatch_cve, "CVE-2099-0003");
+MODULE_INFO(livepatch_cve, "CVE-2099-0004");
+MODULE_INFO(livepatch_summary, "lpdemo_v4: the newer cumulative patch, with every made-up fix of lpdemo_v2 and one more");
+MODULE_INFO(livepatch_level, "4");
+MODULE_INFO(livepatch_fixes_version, "6.1.999-2");

@@ -3,7 +3,8 @@
 # names the signer, key (certificate serial) and digest, without loading anything; "lpctl load" verifies and
 # loads exactly those bytes, waits for the transition and the kernel has the patch enabled (/proc/cmdline shows
 # the banner); "lpctl unload" disables it, waits, and removes the module: the list is empty, /proc/cmdline is
-# the original, /sys/module/lpdemo_v1 is gone.
+# the original, /sys/module/lpdemo_v1 is gone. The security metadata lpdemo_v1.c declares (made-up CVE-2099 ids,
+# a level) shows in verify, info and list with the source "signed": .modinfo is inside the signed bytes.
 
 M=$LP_DIR/lpdemo_v1.signed.ko
 original_cmdline=$(cat /proc/cmdline)
@@ -18,7 +19,7 @@ check_json "verify: ok" .ok true "$V"
 check_json "verify: no reason" .reason null "$V"
 check_json "verify: no check failed" '[.checks[] | select(.result != "passed" and .result != "skipped") | .name] | join(" ")' "" "$V"
 check_json "verify: the checks a load makes, in order" '[.checks[].name] | join(" ")' \
-  "elf livepatch kernel-release vermagic-flags build-id signature-present signature kernel-policy" "$V"
+  "elf livepatch kernel-release vermagic-flags build-id signature-present signature kernel-policy metadata" "$V"
 check_json "verify: signature checks passed" \
   '[.checks[] | select(.name | IN("signature-present", "signature")) | .result] | join(" ")' "passed passed" "$V"
 check_json "verify: build-id skipped (no target given)" '.checks[] | select(.name == "build-id") | .result' skipped "$V"
@@ -38,12 +39,19 @@ check_json "verify: vermagic release is uname -r" '.module.vermagic | split(" ")
 check_json "verify: livepatch" .module.livepatch true "$V"
 check_json "verify: kernel policy (no enforcement, no lockdown, no warnings)" \
   '"\(.kernelPolicy.sigEnforce) \(.kernelPolicy.lockdown) \(.kernelPolicy.warnings | length)"' "false none 0" "$V"
+check_json "verify: metadata check passed" '.checks[] | select(.name == "metadata") | .result' passed "$V"
+check_json "verify: CVE ids of the signed .modinfo" '.module.metadata.cveIds | join(",")' "CVE-2099-0001,CVE-2099-0002" "$V"
+check_json "verify: metadata source signed" .module.metadata.metadataSource signed "$V"
+check_json "verify: level 1 and CVE ids each signed" \
+  '"\(.module.metadata.level) \(.module.metadata.sources.level) \(.module.metadata.sources.cveIds)"' "1 signed signed" "$V"
+check_json "verify: no fixes version (lpdemo_v1 is not cumulative)" .module.metadata.fixesVersion null "$V"
 check "verify loaded nothing: /sys/module/lpdemo_v1 absent" absent "$([ -e /sys/module/lpdemo_v1 ] && echo present || echo absent)"
 
 check_rc "lpctl verify (table) exits 0" 0 lpctl verify "$M"
 T=$(cat "$E2E_WORK/last.out")
 check_contains "table names the signer" "$TRUSTED_CN" "$T"
 check_contains "table shows the signature check passing" "signature          pass" "$T"
+check_contains "table shows the CVE ids as signed" "CVE-2099-0001, CVE-2099-0002 (signed)" "$T"
 
 # ---- load: verified bytes in, transition waited for, kernel has it enabled
 L=$E2E_WORK/load.json
@@ -67,6 +75,20 @@ check_json "list: only lpdemo_v1" '[.patches[].name] | join(" ")' lpdemo_v1 "$LS
 check_json "list: lpdemo_v1 enabled" '.patches[0] | "\(.state) \(.enabled) \(.transition)"' "enabled true false" "$LS"
 check_json "list: no leftovers" '.leftovers | length' 0 "$LS"
 check_json "list: srcversion is the kernel's" '.patches[0].module.srcversion' "$(cat /sys/module/lpdemo_v1/srcversion)" "$LS"
+check_json "list: lpdemo_v1's CVE ids, signed" '.patches[0] | "\(.metadata.cveIds | join(",")) \(.metadata.metadataSource)"' \
+  "CVE-2099-0001,CVE-2099-0002 signed" "$LS"
+
+# ---- info: the loaded patch keeps the metadata verified on the way in (the kernel keeps no .modinfo)
+I=$E2E_WORK/info.json
+check_lpctl "lpctl -o json info lpdemo_v1 exits 0" 0 "$I" info lpdemo_v1
+save "$I"
+check_json "info: CVE ids" '.patch.metadata.cveIds | join(",")' "CVE-2099-0001,CVE-2099-0002" "$I"
+check_json "info: metadata source signed" .patch.metadata.metadataSource signed "$I"
+check_json "info: summary from the signed .modinfo" '.patch.metadata.sources.summary' signed "$I"
+check_rc "lpctl info lpdemo_v1 (table) exits 0" 0 lpctl info lpdemo_v1
+T=$(cat "$E2E_WORK/last.out")
+check_contains "info table: CVE ids, signed" "CVEs:         CVE-2099-0001, CVE-2099-0002 (signed)" "$T"
+check_contains "info table: metadata signed" "Metadata:     signed: declared in the module's .modinfo, covered by a trusted signature" "$T"
 check "/proc/cmdline shows the lpdemo_v1 banner" "lpdemo_v1: /proc/cmdline is live patched" "$(cat /proc/cmdline)"
 
 # ---- unload: disabled, transition over, module removed

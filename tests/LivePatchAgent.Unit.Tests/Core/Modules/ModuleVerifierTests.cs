@@ -49,6 +49,7 @@ public sealed class ModuleVerifierTests
                 (VerificationCheck.SignaturePresent, CheckStatus.Passed),
                 (VerificationCheck.Signature, CheckStatus.Passed),
                 (VerificationCheck.KernelPolicy, CheckStatus.Skipped),
+                (VerificationCheck.Metadata, CheckStatus.Skipped),
             ],
             report.Checks.Select(c => (c.Name, c.Status)));
         Assert.All(report.Checks, c => Assert.Null(c.Reason));

@@ -40,6 +40,23 @@ public sealed class ApplyPlanTests
     }
 
     [Fact]
+    public void The_modules_declared_level_outranks_the_operators_cumulative_version()
+    {
+        // lp_signed declares livepatch_level=5 in its signed .modinfo; the operator's version 4 of lp_claimed is only
+        // used because lp_claimed declares no level, and lp_wrong's operator version 7 is overruled by its own level 1.
+        static StoredMetadata Level(ulong level) =>
+            new([], null, level, null, "signed");
+        var plan = Plan(
+        [
+            For("lp_signed", Module("s"), replace: true, version: 1, minute: 1) with { Metadata = Level(5) },
+            For("lp_wrong", Module("w"), replace: true, version: 7, minute: 2) with { Metadata = Level(1) },
+            For("lp_claimed", Module("c"), replace: true, version: 4, minute: 3),
+        ]);
+
+        Assert.Equal("lp_signed (lp_claimed<lp_signed) (lp_wrong<lp_signed)", Describe(plan));
+    }
+
+    [Fact]
     public void Without_versions_the_latest_install_of_the_cumulative_patches_wins()
     {
         var plan = Plan([For("lp_x", Module("x"), replace: true, minute: 1), For("lp_y", Module("y"), replace: true, minute: 2)]);
