@@ -151,6 +151,42 @@ public sealed class DaemonPostureTests : SimulatedHostTests
     }
 
     [Fact]
+    public async Task A_loaded_patch_with_signed_metadata_fixes_by_id_and_level_and_uname_shows_the_level()
+    {
+        _feeds.WriteArray("kernel.json",
+            KernelAdvisory("CVE-2026-0010", "6.1.194-1"),
+            KernelAdvisory("CVE-2026-0011", "6.1.193-1", "medium"),
+            KernelAdvisory("CVE-2026-0012", "6.1.200-1", "critical"));
+        await using var daemon = await StartWithFeedsAsync();
+        await PostureWhenAsync(daemon, p => p.Open == 3);
+        var image = new ModuleImage().With("name", "lp_cumulative")
+            .With("livepatch_cve", "CVE-2026-0010")
+            .With("livepatch_fixes_version", "6.1.194-1");
+        image.StructModuleName = "lp_cumulative";
+        var module = Write("lp_cumulative.ko", TestSigningKey.Trusted.Sign(image.Build()));
+
+        var load = await Lpctl(daemon, "load", module);
+        var posture = await PostureWhenAsync(daemon, p => p.FixedLive == 2);
+        var uname = await Lpctl(daemon, "uname", "-v");
+        var status = await Lpctl(daemon, "status");
+        var critical = await Lpctl(daemon, "-o", "json", "cves", "--severity", "critical");
+
+        Assert.True(load.ExitCode == 0, load.ToString());
+        Assert.Equal("6.1.194-1", posture.EffectiveVersion);
+        var byId = posture.Advisories.ToDictionary(a => a.Id);
+        Assert.Equal(CveState.FixedLive, byId["CVE-2026-0010"].State);
+        Assert.Equal("signed", byId["CVE-2026-0010"].MetadataSource);
+        // Fixed in 6.1.193-1, below the level the patch carries: closed by the level, not by a declared id.
+        Assert.Equal(CveState.FixedLive, byId["CVE-2026-0011"].State);
+        Assert.Equal(CveState.Open, byId["CVE-2026-0012"].State);
+        Assert.Equal("6.1.200-1", posture.RebootTarget);
+        Assert.Equal("#1 SMP PREEMPT_DYNAMIC Debian 6.1.194-1 (2026-11-16)\n", uname.Out);
+        Assert.Contains("effective kernel level 6.1.194-1 (running 6.1.192-2)", status.Out, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(critical.Out);
+        Assert.Equal(["CVE-2026-0012"], document.RootElement.GetProperty("advisories").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task Without_an_advisory_directory_the_posture_says_why_and_check_stays_ok()
     {
         await using var daemon = await StartAsync("Apply:AtStartup=false", "Posture:AdvisoriesDir=/nonexistent/advisories");
