@@ -7,7 +7,7 @@ _lpctl() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history watch"
+  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history cves uname watch"
   local global_opts="--socket -o --output --help -h -? --version"
 
   case $prev in
@@ -74,6 +74,8 @@ _lpctl() {
     wait) opts= ;;
     cancel) opts= ;;
     history) opts="--since --limit --patch" ;;
+    cves) opts="--state --severity" ;;
+    uname) opts="-a --all -s --kernel-name -n --nodename -r --kernel-release -v --kernel-version -m --machine -p --processor -i --hardware-platform --operating-system" ;;
     watch) opts="-n --count --timeout" ;;
   esac
 

@@ -5,7 +5,7 @@ using LivePatchAgent.Protocol.V1;
 namespace LivePatchAgent.Cli.Commands;
 
 /// <summary>
-/// <c>lpctl uname [-asnrvmpio]</c>: uname(1) with the kernel's package version replaced by the effective kernel level,
+/// <c>lpctl uname [-asnrvmpi] [--operating-system]</c>: uname(1) with the kernel's package version replaced by the effective kernel level,
 /// the highest package version whose fixes the loaded live patches carry, as <c>kcare-uname</c> does, for
 /// vulnerability scanners that read uname. The version is replaced where the running one appears: Debian names it
 /// in the kernel version (<c>-v</c>: "Debian 6.1.192-2"), Enterprise Linux in the release (<c>-r</c>). Without live
@@ -21,7 +21,8 @@ internal sealed class UnameCommand : AgentCommand
     private readonly Option<bool> _machine = new("--machine", "-m") { Description = "Print the machine hardware name" };
     private readonly Option<bool> _processor = new("--processor", "-p") { Description = "Print the processor type (unknown)" };
     private readonly Option<bool> _platform = new("--hardware-platform", "-i") { Description = "Print the hardware platform (unknown)" };
-    private readonly Option<bool> _os = new("--operating-system", "-o") { Description = "Print the operating system" };
+    // No -o: it is lpctl's global --output.
+    private readonly Option<bool> _os = new("--operating-system") { Description = "Print the operating system" };
 
     protected override Command CreateCommand() => new(
         "uname",
