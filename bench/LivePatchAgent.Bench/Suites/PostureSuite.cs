@@ -9,8 +9,8 @@ namespace LivePatchAgent.Bench.Suites;
 /// array (with the file limit raised for it), then <c>PostureEvaluator.Evaluate</c> with 20 live patches. Every advisory is about the host's package
 /// (Debian 12 <c>linux</c> at 6.1.192-2), which is the worst case for the evaluation: a quarter fixed below the
 /// running version, a quarter fixed above it (half of those declared by the patches), a quarter with no fix, a
-/// quarter with a Debian 11 entry next to the Debian 12 one. The version order is the test suite's
-/// (<see cref="TestVersionOrder"/>); the distributions' real orders are a separate piece of work.
+/// quarter with a Debian 11 entry next to the Debian 12 one. The version order is dpkg's
+/// (<see cref="VersionOrder.ForEcosystem"/>), as the daemon uses it.
 /// </summary>
 internal static class PostureSuite
 {
@@ -33,7 +33,7 @@ internal static class PostureSuite
                 Enumerable.Range(0, 25).Select(k => Cve(1 + (4 * ((p * 25) + k)))).ToValueArray(), ClaimSource.SignedMetadata))
             .ToList();
 
-        var check = PostureEvaluator.Evaluate(AdvisoryDirectory.Load(perFile.Directory), package, TestVersionOrder.ForEcosystem, patches);
+        var check = PostureEvaluator.Evaluate(AdvisoryDirectory.Load(perFile.Directory), package, VersionOrder.ForEcosystem, patches);
         // 10,000 records in one file are over the default 8 MiB file limit, as a whole feed in one file would be.
         var wholeFeed = new AdvisoryLoadOptions { MaxFileBytes = 64L * 1024 * 1024 };
         var checkArray = AdvisoryDirectory.Load(oneFile.Directory, wholeFeed);
@@ -45,12 +45,12 @@ internal static class PostureSuite
         var set = AdvisoryDirectory.Load(perFile.Directory);
         var loadFiles = ScaleSuite.Measure(() => AdvisoryDirectory.Load(perFile.Directory), context.Runs(10, 3));
         var loadArray = ScaleSuite.Measure(() => AdvisoryDirectory.Load(oneFile.Directory, wholeFeed), context.Runs(10, 3));
-        var evaluate = ScaleSuite.Measure(() => PostureEvaluator.Evaluate(set, package, TestVersionOrder.ForEcosystem, patches), context.Runs(50, 10));
+        var evaluate = ScaleSuite.Measure(() => PostureEvaluator.Evaluate(set, package, VersionOrder.ForEcosystem, patches), context.Runs(50, 10));
         // The load and the evaluation run on one thread, so their CPU time is the work itself, whatever else the
         // machine is doing; the wall-clock median is what a caller waits.
         var cpuBefore = Environment.CpuUsage.TotalTime;
         var both = ScaleSuite.Measure(
-            () => PostureEvaluator.Evaluate(AdvisoryDirectory.Load(perFile.Directory), package, TestVersionOrder.ForEcosystem, patches),
+            () => PostureEvaluator.Evaluate(AdvisoryDirectory.Load(perFile.Directory), package, VersionOrder.ForEcosystem, patches),
             context.Runs(10, 3));
         var cpuPerRun = (Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds / (both.Count + 3);
 
