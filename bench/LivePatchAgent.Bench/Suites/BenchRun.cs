@@ -6,7 +6,7 @@ namespace LivePatchAgent.Bench.Suites;
 internal static class BenchRun
 {
     /// <summary>In the order they run: the in-process ones first, the long idle window last.</summary>
-    public static readonly string[] SuiteNames = ["verify", "snapshot", "scan", "cli", "grpc", "events", "startup"];
+    public static readonly string[] SuiteNames = ["verify", "snapshot", "scan", "posture", "cli", "grpc", "events", "startup"];
 
     public static async Task<BenchReport> RunAsync(BenchSettings settings, TextWriter log, CancellationToken cancellationToken)
     {
@@ -22,6 +22,7 @@ internal static class BenchRun
                 "verify" => VerifySuite.Run(context),
                 "snapshot" => ScaleSuite.Snapshot(context),
                 "scan" => ScaleSuite.Scan(context),
+                "posture" => PostureSuite.Run(context),
                 "cli" => await CliSuite.RunAsync(context).ConfigureAwait(false),
                 "grpc" => await GrpcSuite.RunAsync(context).ConfigureAwait(false),
                 "events" => await EventLatencySuite.RunAsync(context).ConfigureAwait(false),

@@ -80,8 +80,8 @@ public static class AdvisoryDirectory
         name.EndsWith(".json", StringComparison.Ordinal) && name.Length > ".json".Length && name[0] is not ('.' or '#');
 
     /// <summary>
-    /// The file's bytes, read through a stream that stops one byte past the limit, so a file that grows after its
-    /// size was looked at is still refused without reading it whole. A size of zero is refused before opening:
+    /// The file's bytes, read into a buffer that ends one byte past the limit, so a file that grows after its size
+    /// was looked at is still refused without reading it whole. A size of zero is refused before opening:
     /// an empty file is no advisory, and a FIFO or device (which report size zero) would block the open or never end.
     /// </summary>
     private static (ReadOnlyMemory<byte> Bytes, string? Problem) ReadFile(FileInfo file, AdvisoryLoadOptions options)
@@ -99,13 +99,8 @@ public static class AdvisoryDirectory
                 return (default, OverLimit(length, options));
             }
 
-            using var stream = new FileStream(file.FullName, new FileStreamOptions
-            {
-                Mode = FileMode.Open,
-                Access = FileAccess.Read,
-                Share = FileShare.ReadWrite | FileShare.Delete,
-                BufferSize = 0,
-            });
+            // A handle and positional reads: the thinnest way to a file's bytes, which counts with 10,000 files.
+            using var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var buffer = new byte[Math.Min(length, options.MaxFileBytes) + 1];
             var total = 0;
             while (true)
@@ -120,7 +115,7 @@ public static class AdvisoryDirectory
                     Array.Resize(ref buffer, (int)Math.Min(options.MaxFileBytes + 1, (long)buffer.Length * 2));
                 }
 
-                var n = stream.Read(buffer, total, buffer.Length - total);
+                var n = RandomAccess.Read(handle, buffer.AsSpan(total), total);
                 if (n == 0)
                 {
                     break;
@@ -139,7 +134,7 @@ public static class AdvisoryDirectory
         {
             return (default, $"cannot be read: {e.Message}");
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or NotSupportedException)
         {
             return (default, $"cannot be read: {e.Message}");
         }

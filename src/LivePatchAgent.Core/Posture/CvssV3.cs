@@ -11,66 +11,72 @@ namespace LivePatchAgent.Core.Posture;
 /// </summary>
 public static class CvssV3
 {
-    private static readonly string[] BaseMetrics = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
-
     /// <summary>The base score (0.0 to 10.0), or false when the vector is not a complete, valid CVSS v3 vector.</summary>
     public static bool TryBaseScore(string vector, out double score)
     {
+        // Thousands of advisories carry a handful of distinct vectors: the parse allocates nothing.
         score = 0;
-        var parts = vector.Trim().Split('/');
+        var text = vector.AsSpan().Trim();
         bool v30;
-        switch (parts[0])
+        if (text.StartsWith("CVSS:3.1/", StringComparison.Ordinal))
         {
-            case "CVSS:3.0":
-                v30 = true;
-                break;
-            case "CVSS:3.1":
-                v30 = false;
-                break;
-            default:
-                return false;
+            v30 = false;
+        }
+        else if (text.StartsWith("CVSS:3.0/", StringComparison.Ordinal))
+        {
+            v30 = true;
+        }
+        else
+        {
+            return false;
         }
 
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var part in parts.AsSpan(1))
+        // AV, AC, PR, UI, S, C, I, A; '\0' until seen.
+        Span<char> values = stackalloc char[8];
+        values.Clear();
+        var metrics = text["CVSS:3.x/".Length..];
+        foreach (var range in metrics.Split('/'))
         {
-            var colon = part.IndexOf(':', StringComparison.Ordinal);
+            var part = metrics[range];
+            var colon = part.IndexOf(':');
             if (colon <= 0 || colon == part.Length - 1)
             {
                 return false;
             }
 
-            var key = part[..colon];
-            if (BaseMetrics.Contains(key) && !values.TryAdd(key, part[(colon + 1)..]))
+            var index = BaseMetricIndex(part[..colon]);
+            if (index < 0)
+            {
+                continue;
+            }
+
+            if (part.Length != colon + 2 || values[index] != '\0')
             {
                 return false;
             }
+
+            values[index] = part[colon + 1];
         }
 
-        if (values.Count != BaseMetrics.Length)
+        var changed = values[4] switch
         {
-            return false;
-        }
-
-        var changed = values["S"] switch
-        {
-            "U" => false,
-            "C" => true,
+            'U' => false,
+            'C' => true,
             _ => (bool?)null,
         };
-        double? av = values["AV"] switch { "N" => 0.85, "A" => 0.62, "L" => 0.55, "P" => 0.2, _ => null };
-        double? ac = values["AC"] switch { "L" => 0.77, "H" => 0.44, _ => null };
-        double? pr = values["PR"] switch
+        double? av = values[0] switch { 'N' => 0.85, 'A' => 0.62, 'L' => 0.55, 'P' => 0.2, _ => null };
+        double? ac = values[1] switch { 'L' => 0.77, 'H' => 0.44, _ => null };
+        double? pr = values[2] switch
         {
-            "N" => 0.85,
-            "L" => changed == true ? 0.68 : 0.62,
-            "H" => changed == true ? 0.5 : 0.27,
+            'N' => 0.85,
+            'L' => changed == true ? 0.68 : 0.62,
+            'H' => changed == true ? 0.5 : 0.27,
             _ => null,
         };
-        double? ui = values["UI"] switch { "N" => 0.85, "R" => 0.62, _ => null };
-        var c = Impact(values["C"]);
-        var i = Impact(values["I"]);
-        var a = Impact(values["A"]);
+        double? ui = values[3] switch { 'N' => 0.85, 'R' => 0.62, _ => null };
+        var c = Impact(values[5]);
+        var i = Impact(values[6]);
+        var a = Impact(values[7]);
         if (changed is null || av is null || ac is null || pr is null || ui is null || c is null || i is null || a is null)
         {
             return false;
@@ -102,7 +108,20 @@ public static class CvssV3
             ? SeverityScale.FromScore(score)
             : Severity.Unknown;
 
-    private static double? Impact(string value) => value switch { "H" => 0.56, "L" => 0.22, "N" => 0, _ => null };
+    private static double? Impact(char value) => value switch { 'H' => 0.56, 'L' => 0.22, 'N' => 0, _ => null };
+
+    private static int BaseMetricIndex(ReadOnlySpan<char> key) => key switch
+    {
+        "AV" => 0,
+        "AC" => 1,
+        "PR" => 2,
+        "UI" => 3,
+        "S" => 4,
+        "C" => 5,
+        "I" => 6,
+        "A" => 7,
+        _ => -1,
+    };
 
     /// <summary>
     /// CVSS v3.1 Roundup: the smallest number with one decimal that is not below the input, computed on integers

@@ -440,6 +440,15 @@ internal sealed class OsvReader(string file, AdvisoryLoadOptions options)
 
     private DateTimeOffset? ReadTimestamp(JsonElement value)
     {
+        // The reader's own ISO 8601 parser first (no string is made) for the "...Z" form OSV prescribes; the general
+        // one for other forms. Not for a time without an offset: the reader would take it as local time, so the same
+        // file would give different times on hosts in different zones.
+        if (value.ValueKind == JsonValueKind.String && JsonMarshal.GetRawUtf8Value(value) is [.., (byte)'Z', (byte)'"']
+            && value.TryGetDateTimeOffset(out var utc))
+        {
+            return utc.ToUniversalTime();
+        }
+
         var text = ReadOptionalString(value);
         if (text is null)
         {

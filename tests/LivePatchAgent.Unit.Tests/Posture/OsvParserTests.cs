@@ -174,6 +174,18 @@ public sealed class OsvParserTests
         Assert.Equal(Severity.Critical, advisory.Affected[0].Rating.Vendor);
     }
 
+    [Theory]
+    [InlineData("2026-09-12T11:00:05.986201214Z", "2026-09-12T11:00:05.9862012+00:00")]
+    [InlineData("2026-09-12T11:00:05Z", "2026-09-12T11:00:05.0000000+00:00")]
+    [InlineData("2026-09-12T13:00:05+02:00", "2026-09-12T11:00:05.0000000+00:00")]
+    [InlineData("2026-09-12T11:00:05", "2026-09-12T11:00:05.0000000+00:00")]
+    public void Timestamps_are_read_as_utc_whatever_their_precision_and_offset(string modified, string expected)
+    {
+        var advisory = Assert.Single(Parse(new OsvRecord("T-1", modified).ToJson()).Advisories);
+
+        Assert.Equal(expected, advisory.Modified.ToString("o", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void A_utf8_byte_order_mark_is_skipped()
     {

@@ -524,6 +524,24 @@ public sealed class PostureEvaluatorTests
         Assert.Equal(["CVE-2026-31201"], item.CveIds);
     }
 
+    [Theory]
+    [InlineData("Debian:12", "linux", "6.1.192-2")]
+    [InlineData("Ubuntu:22.04:LTS", "linux", "5.15.0-119.129")]
+    [InlineData("AlmaLinux:9", "kernel", "5.14.0-362.8.1.el9_3")]
+    public void The_samples_give_the_same_posture_in_the_distributions_own_version_orders(string ecosystem, string name, string version)
+    {
+        using var fixture = OsvFixture.Create().WithSamples();
+        var set = AdvisoryDirectory.Load(fixture.Directory);
+        var package = new KernelPackage(ecosystem, name, version);
+        PatchClaim[] patches = [Live("lp_a", "CVE-2026-31003"), Installed("lp_b", "CVE-2026-31101", "CVE-2026-31102")];
+
+        var real = PostureEvaluator.Evaluate(set, package, VersionOrder.ForEcosystem, patches);
+
+        Assert.Equal(PostureEvaluator.Evaluate(set, package, TestVersionOrder.ForEcosystem, patches), real);
+        Assert.NotEmpty(real.Items);
+        Assert.Empty(real.Unevaluated);
+    }
+
     [Fact]
     public void State_words()
     {
