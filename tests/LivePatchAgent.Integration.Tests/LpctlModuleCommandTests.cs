@@ -11,7 +11,7 @@ namespace LivePatchAgent.Integration.Tests;
 public sealed class LpctlModuleCommandTests : SimulatedHostTests
 {
     private static readonly string[] EveryCheck =
-        ["elf", "livepatch", "kernel-release", "vermagic-flags", "build-id", "signature-present", "signature", "kernel-policy"];
+        ["elf", "livepatch", "kernel-release", "vermagic-flags", "build-id", "signature-present", "signature", "kernel-policy", "metadata"];
 
 
     public LpctlModuleCommandTests()

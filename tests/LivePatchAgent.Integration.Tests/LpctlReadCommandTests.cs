@@ -109,10 +109,10 @@ public sealed class LpctlReadCommandTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         var lines = run.Out.TrimEnd('\n').Split('\n');
         Assert.Equal(3, lines.Length);
-        Assert.Matches("^NAME +STATE +OBJECTS +FUNCTIONS +REPLACE +ORDER +REFCNT +TAINT$", lines[0]);
+        Assert.Matches("^NAME +STATE +OBJECTS +FUNCTIONS +REPLACE +ORDER +REFCNT +TAINT +CVES +METADATA$", lines[0]);
         var row = lines.Single(l => l.StartsWith("lpdemo_v1 ", StringComparison.Ordinal));
         // No stack_order attribute in the fixture: the order comes from /proc/modules (the only patch is first).
-        Assert.Matches("^lpdemo_v1 +enabled +1 +1 +- +1 +1 +OEK$", row);
+        Assert.Matches("^lpdemo_v1 +enabled +1 +1 +- +1 +1 +OEK +\\? +\\?$", row);
         Assert.Matches("^lpdemo_sleeper_v1 +enabling +1 +2 ", lines.Single(l => l.StartsWith("lpdemo_sleeper_v1", StringComparison.Ordinal)));
         // Columns line up: every row has STATE where the header has it.
         var stateColumn = lines[0].IndexOf("STATE", StringComparison.Ordinal);

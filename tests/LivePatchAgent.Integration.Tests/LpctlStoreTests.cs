@@ -44,8 +44,8 @@ public sealed class LpctlStoreTests : SimulatedHostTests
         }
 
         Assert.True(table.ExitCode == 0, table.ToString());
-        Assert.Matches("(?m)^NAME +KERNEL +LOADED +REPLACE +VERSION +INSTALLED +SIGNER +CVES$", table.Out);
-        Assert.Matches("(?m)^lp_a +6\\.1\\.0-56-amd64 \\(running\\) +no +yes +7 .+CVE-2026-1234,CVE-2026-5678$", table.Out);
+        Assert.Matches("(?m)^NAME +KERNEL +LOADED +REPLACE +LEVEL +INSTALLED +SIGNER +METADATA +CVES$", table.Out);
+        Assert.Matches("(?m)^lp_a +6\\.1\\.0-56-amd64 \\(running\\) +no +yes +7 .+ operator +CVE-2026-1234,CVE-2026-5678$", table.Out);
         Assert.Matches("(?m)^lp_b +6\\.1\\.0-56-amd64 \\(running\\) +yes \\(enabled\\) +- +- ", table.Out);
         using (var document = JsonDocument.Parse(json.Out))
         {
