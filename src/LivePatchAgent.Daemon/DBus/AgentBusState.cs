@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using LivePatchAgent.Core.Kernel;
+using LivePatchAgent.Core.Posture;
 using LivePatchAgent.Core.State;
 
 namespace LivePatchAgent.Daemon.DBus;
@@ -83,7 +84,7 @@ internal sealed record AgentBusState
             TaintFlags = kernel.Taint?.Letters ?? string.Empty,
             LastError = CurrentProblem(view),
             OpenCveCount = view.Posture?.Posture is { IsKnown: true } p ? (uint)p.Summary.Open : 0,
-            HighestOpenSeverity = view.Posture?.Posture.Summary.HighestOpen is { } highest ? Posture.PostureText.SeverityWord(highest) : string.Empty,
+            HighestOpenSeverity = view.Posture?.Posture.Summary.HighestOpen is { } highest ? highest.ToText() : string.Empty,
             FixedLiveCveCount = view.Posture?.Posture is { IsKnown: true } q ? (uint)q.Summary.FixedLive : 0,
             EffectiveKernelVersion = view.Posture?.Posture is { IsKnown: true } r ? r.Summary.EffectiveLevel ?? r.Package?.Version ?? string.Empty : string.Empty,
             UpdatedAt = updatedAt,

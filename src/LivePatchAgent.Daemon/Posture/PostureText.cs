@@ -22,7 +22,7 @@ internal static class PostureText
         text.Append(CultureInfo.InvariantCulture, $"{s.FixedLive} fixed live, {s.FixedInstalled} fixed by installed patches, {s.Open} open");
         if (s.HighestOpen is { } highest)
         {
-            text.Append(CultureInfo.InvariantCulture, $" (highest {SeverityWord(highest)})");
+            text.Append(CultureInfo.InvariantCulture, $" (highest {highest.ToText()})");
         }
 
         if (s.RebootTarget is { } target)
@@ -37,14 +37,4 @@ internal static class PostureText
 
         return text.ToString();
     }
-
-    public static string SeverityWord(Severity severity) => severity switch
-    {
-        Severity.None => "none",
-        Severity.Low => "low",
-        Severity.Medium => "medium",
-        Severity.High => "high",
-        Severity.Critical => "critical",
-        _ => "unknown",
-    };
 }
