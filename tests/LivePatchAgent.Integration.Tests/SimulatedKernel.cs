@@ -76,12 +76,9 @@ internal sealed class SimulatedKernel : IKernelModuleLoader, IDisposable
         }
 
         OnLoad?.Invoke(name);
-        _fixture.AddPatch(name, transition: true).Object("vmlinux").Function("cmdline_proc_show");
-        if (module.ModInfo.SrcVersion is { Length: > 0 } srcversion)
-        {
-            // As the kernel does: /sys/module/<name>/srcversion is the module's own.
-            _fixture.Write($"sys/module/{name}/srcversion", srcversion + "\n");
-        }
+        // As the kernel does: /sys/module/<name>/srcversion is the module's own from the start.
+        _fixture.AddPatch(name, transition: true, srcVersion: module.ModInfo.SrcVersion is { Length: > 0 } s ? s : "0123456789ABCDEF0123456")
+            .Object("vmlinux").Function("cmdline_proc_show");
 
         _transitionSince[name] = DateTime.UtcNow;
         return 0;

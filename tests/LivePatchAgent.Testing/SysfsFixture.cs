@@ -66,7 +66,12 @@ public sealed class SysfsFixture : IDisposable
         return WriteBytes("sys/kernel/notes", notes.ToArray());
     }
 
-    public PatchBuilder AddPatch(string name, bool enabled = true, bool transition = false, bool? replace = null, int? stackOrder = null)
+    /// <summary>
+    /// Registers a patch and its module. The module's srcversion is written with its other files, as the kernel shows
+    /// them together: a later write would let a poll see a srcversion the module never had.
+    /// </summary>
+    public PatchBuilder AddPatch(string name, bool enabled = true, bool transition = false, bool? replace = null, int? stackOrder = null,
+        string srcVersion = "0123456789ABCDEF0123456")
     {
         var dir = Path.Combine(LivepatchDir, name);
         Directory.CreateDirectory(dir);
@@ -92,7 +97,7 @@ public sealed class SysfsFixture : IDisposable
         File.WriteAllText(Path.Combine(module, "refcnt"), "1\n");
         File.WriteAllText(Path.Combine(module, "taint"), "OEK\n");
         File.WriteAllText(Path.Combine(module, "initstate"), "live\n");
-        File.WriteAllText(Path.Combine(module, "srcversion"), "0123456789ABCDEF0123456\n");
+        File.WriteAllText(Path.Combine(module, "srcversion"), srcVersion + "\n");
         return new PatchBuilder(this, dir);
     }
 
