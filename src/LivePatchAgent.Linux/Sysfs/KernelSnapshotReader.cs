@@ -23,12 +23,16 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
 
     public KernelSnapshot Read()
     {
+        // Stamped before the first read: what the snapshot shows was there at that time or later. A stamp taken after
+        // the reads would date a listing made before a module loaded later than that load, and a reader comparing
+        // the two (a loaded patch's record, LoadedPatchRecord.Describes) would take the module for gone.
+        var takenAt = timeProvider.GetUtcNow();
         var problems = new List<ReadProblem>();
         var facts = ReadFacts(problems);
         var patches = facts.LivepatchSupported ? ReadPatches(problems) : [];
         return new KernelSnapshot
         {
-            TakenAt = timeProvider.GetUtcNow(),
+            TakenAt = takenAt,
             Kernel = facts,
             Patches = patches,
             Leftovers = facts.LivepatchSupported ? ReadLeftovers(patches, problems) : [],
