@@ -54,6 +54,13 @@ internal static class PostureSuite
             context.Runs(10, 3));
         var cpuPerRun = (Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds / (both.Count + 3);
 
+        // What the daemon keeps: the managed heap the loaded set holds once loading's garbage is collected.
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var retained = AdvisoryDirectory.Load(perFile.Directory);
+        var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(retained);
+        var retainedMiB = (heapAfter - heapBefore) / 1024.0 / 1024.0;
+
         var n = Count.ToString("N0", CultureInfo.InvariantCulture);
         List<BenchRow> rows =
         [
@@ -67,6 +74,10 @@ internal static class PostureSuite
             {
                 Note = $"{cpuPerRun:0} ms of CPU per run (user + system, the GC's threads included)",
             }).Held("< 1,000 ms", both.Median < 1000),
+            new BenchRow("posture", $"{n} advisories loaded", "managed heap retained", "MiB", retainedMiB, null, 1)
+            {
+                Note = $"{(heapAfter - heapBefore) / (double)Count:0} bytes per advisory, each with a paragraph of details",
+            },
         ];
         context.Log.WriteLine($"posture: load {loadFiles.Median:0} ms ({n} files), {loadArray.Median:0} ms (one file), evaluate {evaluate.Median:0.0} ms");
         return rows;
