@@ -34,6 +34,8 @@ internal sealed class PostureService(
     private volatile bool _feedsChanged = true;
     private string? _claimsKey;
     private FileSystemWatcher? _watcher;
+    private (string Key, KernelPackage? Package, string? Reason)? _identified;
+    private bool _reidentify;
 
     public string AdvisoriesDir => _directory;
 
@@ -57,6 +59,7 @@ internal sealed class PostureService(
                 if (_feedsChanged)
                 {
                     _feedsChanged = false;
+                    _reidentify = true;
                     EnsureWatcher();
                     advisories = await Task.Run(() => Load(stoppingToken), stoppingToken).ConfigureAwait(false);
                 }
@@ -221,9 +224,28 @@ internal sealed class PostureService(
         }
     }
 
+    /// <summary>
+    /// The running kernel's package, worked out again only when the kernel's identity changes or the feeds are
+    /// re-read (which also picks up an edited os-release); evaluations in between reuse it.
+    /// </summary>
     private KernelPackage? IdentifyPackage(out string? reason)
     {
         var kernel = state.HasSnapshot ? state.Current.Snapshot.Kernel : null;
+        var key = $"{kernel?.BootId}|{kernel?.Release}|{kernel?.Version}";
+        if (_identified is { } known && known.Key == key && !_reidentify)
+        {
+            reason = known.Reason;
+            return known.Package;
+        }
+
+        var package = ReadPackage(kernel, out reason);
+        _identified = (key, package, reason);
+        _reidentify = false;
+        return package;
+    }
+
+    private KernelPackage? ReadPackage(Core.Kernel.KernelFacts? kernel, out string? reason)
+    {
         var osRelease = ReadText(host.EtcOsRelease) ?? ReadText(host.UsrLibOsRelease);
         if (osRelease is null)
         {
