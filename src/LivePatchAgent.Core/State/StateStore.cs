@@ -73,38 +73,14 @@ public sealed class StateStore
     public void SetStartupApply(StartupApplyStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
-        AgentView view;
-        lock (_writeLock)
-        {
-            _startupApply = status;
-            if (_current is null)
-            {
-                return;
-            }
-
-            view = Publish(_current.Snapshot);
-        }
-
-        Changed?.Invoke(view);
+        Replace(() => _startupApply = status);
     }
 
     /// <summary>Replaces the CVE posture (its one copy).</summary>
     public void SetPosture(PostureView posture)
     {
         ArgumentNullException.ThrowIfNull(posture);
-        AgentView view;
-        lock (_writeLock)
-        {
-            _posture = posture;
-            if (_current is null)
-            {
-                return;
-            }
-
-            view = Publish(_current.Snapshot);
-        }
-
-        Changed?.Invoke(view);
+        Replace(() => _posture = posture);
     }
 
     /// <summary>Marks the running transition as stalled (or updates what holds it); ignored if it already ended.</summary>
@@ -129,29 +105,26 @@ public sealed class StateStore
     /// <summary>Replaces the set of modules pinned by a forced transition.</summary>
     public void SetForcedModules(IEnumerable<string> modules)
     {
-        AgentView view;
-        lock (_writeLock)
-        {
-            _forcedModules = new HashSet<string>(modules, StringComparer.Ordinal);
-            if (_current is null)
-            {
-                return;
-            }
-
-            view = Publish(_current.Snapshot);
-        }
-
-        Changed?.Invoke(view);
+        Replace(() => _forcedModules = new HashSet<string>(modules, StringComparer.Ordinal));
     }
 
     /// <summary>Replaces the records of the patch modules livepatchd loaded in this boot.</summary>
     public void SetLoadedPatches(IEnumerable<LoadedPatchRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        Replace(() => _loadedPatches = records.ToImmutableDictionary(r => r.Name, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Replaces one piece of derived state under the write lock and republishes the current snapshot with it; before
+    /// the first snapshot the piece is only kept, for the first view.
+    /// </summary>
+    private void Replace(Action change)
+    {
         AgentView view;
         lock (_writeLock)
         {
-            _loadedPatches = records.ToImmutableDictionary(r => r.Name, StringComparer.Ordinal);
+            change();
             if (_current is null)
             {
                 return;
