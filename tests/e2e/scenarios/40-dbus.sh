@@ -84,6 +84,10 @@ check "dbus-send: KernelRelease is uname -r" "$(uname -r)" "$(bus_get KernelRele
 check "dbus-send: TransitionPatch" "" "$(bus_get TransitionPatch)"
 check "dbus-send: LastError" "" "$(bus_get LastError)"
 check "dbus-send: TaintMask is /proc/sys/kernel/tainted" "$(cat /proc/sys/kernel/tainted)" "$(bus_get TaintMask)"
+# No advisory directory in this guest: no posture, so nothing open and no effective level.
+check "dbus-send: OpenCveCount 0 without advisories" 0 "$(bus_get OpenCveCount)"
+check "dbus-send: HighestOpenSeverity empty without advisories" "" "$(bus_get HighestOpenSeverity)"
+check "dbus-send: EffectiveKernelVersion empty without a posture" "" "$(bus_get EffectiveKernelVersion)"
 G=$E2E_WORK/get-state.out
 gcall "$G" org.freedesktop.DBus.Properties.Get $IFACE State
 check "gdbus: State" "(<'idle'>,)" "$(cat "$G")"
