@@ -19,6 +19,9 @@ internal sealed class KernelSteps(KernelWatcher watcher, KernelGate gate, StateS
 
     public KernelGate Gate => gate;
 
+    /// <summary>The latest view, as the watcher last published it.</summary>
+    public AgentView Current => store.Current;
+
     /// <summary>Waits until <paramref name="done"/> holds; false (with the last view) when the deadline passes first.</summary>
     public async Task<(bool Done, AgentView View)> WaitAsync(Func<AgentView, bool> done, OperationContext context)
     {

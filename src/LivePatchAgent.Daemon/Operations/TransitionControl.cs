@@ -67,22 +67,26 @@ internal sealed class TransitionControl(
 
     private async Task<OperationEnd> RevertAsync(string name, string by, OperationContext context)
     {
-        var patch = await steps.Gate.MutateAsync(() =>
+        var (patch, elapsed) = await steps.Gate.MutateAsync(() =>
         {
             var current = TransitioningPatch(name, "revert");
-            interventions.Record(new TransitionIntervention(name, current.Enabled, InterventionKind.Revert, by, timeProvider.GetUtcNow()));
+            var now = timeProvider.GetUtcNow();
+            var running = steps.Current.Transition is { } t && t.Patch == name ? t.ElapsedAt(now) : TimeSpan.Zero;
+            interventions.Record(new TransitionIntervention(name, current.Enabled, InterventionKind.Revert, by, now));
             var outcome = control.SetEnabled(name, !current.Enabled, out var error);
             if (outcome is not (LivepatchControl.Outcome.Done or LivepatchControl.Outcome.Invalid or LivepatchControl.Outcome.Gone))
             {
                 throw KernelErrors.ForControl(outcome, error, "revert", name);
             }
 
-            return current;
+            return (current, running);
         }, context.Stop).ConfigureAwait(false);
         context.Acting();
-        var elapsed = steps.Watcher.PollOnce().Transition is { } t ? t.ElapsedAt(timeProvider.GetUtcNow()) : TimeSpan.Zero;
+        // Announced before the poll that sees what it caused: a reversal the kernel finishes at once would
+        // otherwise show its transition-completed and patch-removed before the act that caused them.
         Publish(AgentEventKind.TransitionReverted, name,
             $"{by} reverted the {(patch.Enabled ? "patching" : "unpatching")} transition of {name}", elapsed);
+        steps.Watcher.PollOnce();
 
         if (!patch.Enabled)
         {
