@@ -16,8 +16,10 @@
 E2E_SYSIMAGE_SUITE=bookworm
 # systemd-sysv makes systemd PID 1; udev creates /dev/vda and loads the virtio and 9p drivers; libssl3 is
 # dlopened by the daemon; jq is for guest/lib.sh; initramfs-tools and linux-base are what the kernel package
-# needs; zstd compresses its initrd.
-E2E_SYSIMAGE_PACKAGES=(systemd systemd-sysv dbus kmod udev libssl3 jq initramfs-tools linux-base zstd)
+# needs; zstd compresses its initrd. prometheus-node-exporter serves the daemon's textfile metrics (issue 17);
+# openssh-server and python3 make the guest an Ansible host (issue 19).
+E2E_SYSIMAGE_PACKAGES=(systemd systemd-sysv dbus kmod udev libssl3 jq initramfs-tools linux-base zstd
+  prometheus-node-exporter openssh-server python3)
 E2E_SYSIMAGE_SIZE=3G
 
 # The guest's first step after the boot: a oneshot unit that mounts the e2e share and hands over to
