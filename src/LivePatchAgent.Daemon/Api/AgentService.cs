@@ -11,6 +11,7 @@ using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Store;
 using LivePatchAgent.Linux.Procfs;
+using LivePatchAgent.Linux.Sysfs;
 using Microsoft.Extensions.Options;
 using V1 = LivePatchAgent.Protocol.V1;
 
@@ -22,6 +23,7 @@ namespace LivePatchAgent.Daemon.Api;
 /// </summary>
 internal sealed class AgentService(
     StateStore store,
+    KernelSnapshotReader reader,
     EventHub hub,
     DaemonInfo daemon,
     ModuleVerification verification,
@@ -64,7 +66,7 @@ internal sealed class AgentService(
     {
         var view = store.Current;
         var response = new V1.ListPatchesResponse { SnapshotTime = Timestamp.FromDateTimeOffset(view.Snapshot.TakenAt) };
-        response.Patches.AddRange(view.Snapshot.Patches.Select(p => ProtoMapper.ToPatch(p, view)));
+        response.Patches.AddRange(view.Snapshot.Patches.Select(p => ProtoMapper.ToPatch(reader.WithModuleState(p), view)));
         response.Leftovers.AddRange(view.Snapshot.Leftovers.Select(l => ProtoMapper.ToLeftover(l, view)));
         return Task.FromResult(response);
     }
@@ -82,7 +84,7 @@ internal sealed class AgentService(
             ?? throw new AgentException(ErrorReason.PatchNotFound, view.Snapshot.Kernel.LivepatchSupported
                 ? $"patch \"{name}\" is not loaded"
                 : $"patch \"{name}\" is not loaded: the running kernel has no livepatch support");
-        return Task.FromResult(ProtoMapper.ToPatch(patch, view));
+        return Task.FromResult(ProtoMapper.ToPatch(reader.WithModuleState(patch), view));
     }
 
     public override Task<V1.VerifyModuleResponse> VerifyModule(V1.VerifyModuleRequest request, ServerCallContext context)

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Linux.Sysfs;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -22,6 +23,7 @@ internal sealed class AgentBusPublisher : BackgroundService
     private readonly StateStore _store;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly KernelSnapshotReader _reader;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _reconnect;
     private readonly string _address;
@@ -32,12 +34,13 @@ internal sealed class AgentBusPublisher : BackgroundService
     private DBusConnection? _connection;
     private bool _reportedUnavailable;
 
-    public AgentBusPublisher(StateStore store, IOptions<DBusOptions> options, DBusReconnectPolicy policy, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public AgentBusPublisher(StateStore store, KernelSnapshotReader reader, IOptions<DBusOptions> options, DBusReconnectPolicy policy, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _store = store;
+        _reader = reader;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<AgentBusPublisher>();
@@ -50,7 +53,7 @@ internal sealed class AgentBusPublisher : BackgroundService
     {
         // The kernel watcher starts first and takes the first snapshot, so Current is there.
         _model = new AgentBusModel(_store.Current, DaemonHost.Version, _timeProvider.GetUtcNow());
-        _object = new AgentObject(_model, _timeProvider, _loggerFactory.CreateLogger<AgentObject>());
+        _object = new AgentObject(_model, _reader, _timeProvider, _loggerFactory.CreateLogger<AgentObject>());
         _store.Changed += OnStateChanged;
 
         // One short attempt, so that on a healthy system READY=1 also means "the name is on the bus". A missing bus

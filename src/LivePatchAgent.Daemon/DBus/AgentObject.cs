@@ -2,6 +2,7 @@ using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
+using LivePatchAgent.Linux.Sysfs;
 using Tmds.DBus.Protocol;
 
 namespace LivePatchAgent.Daemon.DBus;
@@ -11,7 +12,7 @@ namespace LivePatchAgent.Daemon.DBus;
 /// Introspectable (Tmds.DBus.Protocol answers Peer itself). Read-only, answered synchronously from the
 /// <see cref="AgentBusModel"/>; nothing here touches the kernel.
 /// </summary>
-internal sealed class AgentObject(AgentBusModel model, TimeProvider timeProvider, ILogger<AgentObject> logger) : IPathMethodHandler
+internal sealed class AgentObject(AgentBusModel model, KernelSnapshotReader reader, TimeProvider timeProvider, ILogger<AgentObject> logger) : IPathMethodHandler
 {
     private const string PropertiesInterface = "org.freedesktop.DBus.Properties";
 
@@ -122,10 +123,10 @@ internal sealed class AgentObject(AgentBusModel model, TimeProvider timeProvider
 
         var view = model.View;
         var name = ModuleName.Normalize(requested);
-        var patch = view.Snapshot.FindPatch(name)
+        var patch = reader.WithModuleState(view.Snapshot.FindPatch(name)
             ?? throw new AgentException(ErrorReason.PatchNotFound, view.Snapshot.Kernel.LivepatchSupported
                 ? $"patch \"{name}\" is not loaded"
-                : $"patch \"{name}\" is not loaded: the running kernel has no livepatch support");
+                : $"patch \"{name}\" is not loaded: the running kernel has no livepatch support"));
 
         var writer = context.CreateReplyWriter(AgentBusContract.Methods["GetPatch"].Out);
         try

@@ -105,8 +105,9 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     /// <summary>
     /// Reads every registered patch. What a patch instance cannot change while it is registered (its objects and
     /// functions, <c>replace</c>, its module's taint and srcversion) is read once per instance and kept; a poll re-reads
-    /// only <c>enabled</c>, <c>transition</c>, each object's <c>patched</c> and the module's refcnt and initstate, so
-    /// the idle cost does not grow with the number of functions. The stacking order can only change when the set of
+    /// only <c>enabled</c>, <c>transition</c> and each object's <c>patched</c>, so the idle cost does not grow with the
+    /// number of functions. The module's refcnt and initstate are left out of the poll: nothing the daemon decides
+    /// reads them, and an answer that shows them reads them when asked (<see cref="WithModuleState"/>). The stacking order can only change when the set of
     /// patches does, so it is read again only then.
     /// </summary>
     private ImmutableArray<LivePatch> ReadPatches(List<ReadProblem> problems)
@@ -239,7 +240,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             Transition = transition,
             Replace = instance.Replace,
             Objects = [.. objects],
-            Module = ReadModule(name, instance, problems),
+            Module = instance.Module,
         };
         return (patch, instance);
     }
@@ -258,12 +259,13 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         }
 
         var module = Paths.ModuleDir(name);
+        var taint = ReadText(Path.Combine(module, "taint"));
+        var srcVersion = ReadText(Path.Combine(module, "srcversion"));
         var instance = new PatchInstance(
             identity,
             [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
             ReadBool(Path.Combine(dir, "replace"), problems),
-            ReadText(Path.Combine(module, "taint")),
-            ReadText(Path.Combine(module, "srcversion")));
+            taint is null && srcVersion is null && !Directory.Exists(module) ? null : new ModuleFacts { Taint = taint, SrcVersion = srcVersion });
 
         // Read from another directory of the same name (removed and registered again meanwhile)? Do not keep it.
         return FileKinds.IdentityOf(dir) == identity ? instance : null;
@@ -332,10 +334,22 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         return [.. functions.OrderBy(f => f.Name, StringComparer.Ordinal).ThenBy(f => f.Sympos)];
     }
 
-    private ModuleFacts? ReadModule(string name, List<ReadProblem> problems) => ReadModule(name, instance: null, problems);
+    /// <summary>
+    /// <paramref name="patch"/> with its module's refcnt and initstate as they are now. The poll leaves them out (they
+    /// are shown, never decided on); <c>lpctl list</c>, <c>lpctl info</c> and D-Bus <c>GetPatch</c> read them here.
+    /// </summary>
+    public LivePatch WithModuleState(LivePatch patch)
+    {
+        var dir = Paths.ModuleDir(patch.Name);
+        var refCount = ReadInt(Path.Combine(dir, "refcnt"), problems: null);
+        var initState = ReadText(Path.Combine(dir, "initstate"));
+        return refCount is null && initState is null
+            ? patch
+            : patch with { Module = (patch.Module ?? new ModuleFacts()) with { RefCount = refCount, InitState = initState } };
+    }
 
-    /// <summary>/sys/module/&lt;name&gt;; the taint and srcversion of a registered patch's module come from its instance.</summary>
-    private ModuleFacts? ReadModule(string name, PatchInstance? instance, List<ReadProblem> problems)
+    /// <summary>/sys/module/&lt;name&gt; of a module that is not a registered patch (a leftover); null when it is gone.</summary>
+    private ModuleFacts? ReadModule(string name, List<ReadProblem> problems)
     {
         var dir = Paths.ModuleDir(name);
         var refCount = ReadInt(Path.Combine(dir, "refcnt"), problems);
@@ -348,8 +362,8 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         return new ModuleFacts
         {
             RefCount = refCount,
-            Taint = instance is null ? ReadText(Path.Combine(dir, "taint")) : instance.ModuleTaint,
-            SrcVersion = instance is null ? ReadText(Path.Combine(dir, "srcversion")) : instance.ModuleSrcVersion,
+            Taint = ReadText(Path.Combine(dir, "taint")),
+            SrcVersion = ReadText(Path.Combine(dir, "srcversion")),
             InitState = initState,
         };
     }
@@ -412,7 +426,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         return parsed;
     }
 
-    private static int? ReadInt(string path, List<ReadProblem> problems)
+    private static int? ReadInt(string path, List<ReadProblem>? problems)
     {
         if (SysfsFile.TryRead(path, out var text, out _) != SysfsFile.Status.Ok)
         {
@@ -422,7 +436,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         var parsed = SysfsFile.ParseInt(text);
         if (parsed is null)
         {
-            problems.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as an integer"));
+            problems?.Add(new ReadProblem(path, $"cannot parse \"{Printable(text)}\" as an integer"));
         }
 
         return parsed;
@@ -454,7 +468,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     private sealed record KernelIdentity(string? BootId, string? Release, string? Version, string? BuildId);
 
     /// <summary>One registered patch directory, as it was when first read: what cannot change until it goes.</summary>
-    private sealed record PatchInstance(FileIdentity Identity, ImmutableArray<PatchObject> Objects, bool? Replace, string? ModuleTaint, string? ModuleSrcVersion)
+    private sealed record PatchInstance(FileIdentity Identity, ImmutableArray<PatchObject> Objects, bool? Replace, ModuleFacts? Module)
     {
         /// <summary>Every registered patch patches at least one object and every object at least one function.</summary>
         public bool IsComplete => !Objects.IsEmpty && Objects.All(o => !o.Functions.IsEmpty);

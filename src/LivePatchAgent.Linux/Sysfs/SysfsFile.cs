@@ -1,6 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
+using LivePatchAgent.Linux.Native;
 
 namespace LivePatchAgent.Linux.Sysfs;
 
@@ -10,7 +11,10 @@ namespace LivePatchAgent.Linux.Sysfs;
 /// </summary>
 public static class SysfsFile
 {
+    private const int Enoent = 2;
     private const int Enodev = 19;
+    private const int Enotdir = 20;
+    private const int Espipe = 29;
 
     /// <summary>The outcome of one read.</summary>
     public enum Status
@@ -25,54 +29,29 @@ public static class SysfsFile
     {
         value = string.Empty;
         error = null;
-        try
-        {
-            // Attributes are at most a page; a single read into a stack buffer avoids the FileStream machinery
-            // on the poll path.
-            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            Span<byte> buffer = stackalloc byte[4096];
-            var total = 0;
-            while (total < buffer.Length)
-            {
-                var n = RandomAccess.Read(handle, buffer[total..], total);
-                if (n == 0)
-                {
-                    break;
-                }
 
-                total += n;
-            }
-
-            value = Encoding.UTF8.GetString(buffer[..total]).TrimEnd('\n', '\0');
-            return Status.Ok;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        // Attributes are at most a page; one read into a stack buffer, with three system calls (AttributeFile).
+        Span<byte> buffer = stackalloc byte[4096];
+        var result = AttributeFile.Read(path, buffer);
+        switch (result.Errno)
         {
-            return Status.Missing;
-        }
-        catch (IOException e) when (e.HResult == Enodev)
-        {
-            return Status.Missing;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            error = e.Message;
-            return Status.Unreadable;
-        }
-        catch (IOException e)
-        {
-            error = e.Message;
-            return Status.Unreadable;
-        }
-        catch (NotSupportedException e)
-        {
-            // Not a seekable file (a FIFO or socket planted under the host root): unreadable, not fatal.
-            error = e.Message;
-            return Status.Unreadable;
+            case 0:
+                value = Encoding.UTF8.GetString(buffer[..result.Length]).TrimEnd('\n', '\0');
+                return Status.Ok;
+            case Enoent or Enotdir or Enodev:
+                // Gone (a patch directory removed between the listing and the read), or a sysfs attribute whose
+                // object is going away.
+                return Status.Missing;
+            case Espipe:
+                // Not a seekable file (a FIFO or socket planted under the host root): unreadable, not fatal.
+                error = "not a regular file";
+                return Status.Unreadable;
+            default:
+                error = Marshal.GetPInvokeErrorMessage(result.Errno);
+                return Status.Unreadable;
         }
     }
 
-    /// <summary>Reads the whole of a binary file, or null when it is missing or unreadable.</summary>
     public static byte[]? TryReadBytes(string path, int maxBytes = 1 << 20)
     {
         try

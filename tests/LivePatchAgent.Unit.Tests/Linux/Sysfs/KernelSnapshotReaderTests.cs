@@ -86,9 +86,37 @@ public sealed class KernelSnapshotReaderTests : IDisposable
         Assert.Equal("vmlinux", obj.Name);
         Assert.True(obj.Patched);
         Assert.Equal(new PatchFunction("cmdline_proc_show", 1), Assert.Single(obj.Functions));
-        Assert.Equal(1, patch.Module?.RefCount);
         Assert.Equal("OEK", patch.Module?.Taint);
-        Assert.Equal("live", patch.Module?.InitState);
+        Assert.Null(patch.Module?.RefCount);
+        Assert.Null(patch.Module?.InitState);
+    }
+
+    [Fact]
+    public void The_module_refcnt_and_initstate_are_read_when_asked_not_on_every_poll()
+    {
+        _fixture.AddPatch("lpdemo_v1").Object("vmlinux").Function("cmdline_proc_show");
+        var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), TimeProvider.System);
+        var patch = Assert.Single(reader.Read().Patches);
+
+        var shown = reader.WithModuleState(patch);
+        Assert.Equal(1, shown.Module?.RefCount);
+        Assert.Equal("live", shown.Module?.InitState);
+        Assert.Equal("OEK", shown.Module?.Taint);
+
+        // Read now, not when the snapshot was taken.
+        _fixture.Write("sys/module/lpdemo_v1/refcnt", "2\n");
+        _fixture.Write("sys/module/lpdemo_v1/initstate", "going\n");
+        shown = reader.WithModuleState(patch);
+        Assert.Equal(2, shown.Module?.RefCount);
+        Assert.Equal("going", shown.Module?.InitState);
+
+        // A value that does not parse is shown as unknown.
+        _fixture.Write("sys/module/lpdemo_v1/refcnt", "lots\n");
+        Assert.Null(reader.WithModuleState(patch).Module?.RefCount);
+
+        // The module gone: the patch as the snapshot had it.
+        Directory.Delete(Path.Combine(_fixture.Root, "sys/module/lpdemo_v1"), recursive: true);
+        Assert.Same(patch, reader.WithModuleState(patch));
     }
 
     [Fact]
@@ -257,7 +285,6 @@ public sealed class KernelSnapshotReaderTests : IDisposable
         _fixture.AddPatch("bad").Function("f");
         _fixture.AddPatch("good").Function("g");
         _fixture.Write("sys/kernel/livepatch/bad/enabled", "maybe\n");
-        _fixture.Write("sys/module/good/refcnt", "lots\n");
         _fixture.Write("proc/sys/kernel/tainted", "-5\n");
         _fixture.Write("sys/kernel/security/lockdown", "nothing bracketed\n");
         Directory.CreateDirectory(Path.Combine(_fixture.LivepatchDir, "good", "vmlinux", "weird,x"));
@@ -265,11 +292,9 @@ public sealed class KernelSnapshotReaderTests : IDisposable
         var snapshot = Read();
 
         Assert.Equal(["good"], snapshot.Patches.Select(p => p.Name));
-        Assert.Null(snapshot.Patches[0].Module?.RefCount);
         Assert.Null(snapshot.Kernel.Taint);
         Assert.Null(snapshot.Kernel.Lockdown);
         Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("bad/enabled", StringComparison.Ordinal) && p.Message.Contains("\"maybe\"", StringComparison.Ordinal));
-        Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("good/refcnt", StringComparison.Ordinal) && p.Message.Contains("\"lots\"", StringComparison.Ordinal));
         Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("kernel/tainted", StringComparison.Ordinal) && p.Message.Contains("\"-5\"", StringComparison.Ordinal));
         Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("lockdown", StringComparison.Ordinal));
         Assert.Contains(snapshot.Problems, p => p.Path.EndsWith("weird,x", StringComparison.Ordinal));
