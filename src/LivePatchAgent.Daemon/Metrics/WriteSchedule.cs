@@ -27,7 +27,8 @@ internal sealed class WriteSchedule(TimeProvider timeProvider, TimeSpan window, 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var timer = Task.Delay(refresh, timeProvider, stop.Token);
         var first = await Task.WhenAny(changed, timer).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
+        // Synchronously: a change that came before the call reaches the window's timer before this returns.
+        stop.Cancel();
         cancellationToken.ThrowIfCancellationRequested();
         var woken = first == changed;
         if (woken && window > TimeSpan.Zero)
