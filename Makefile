@@ -114,6 +114,8 @@ install: $(BIN)/livepatchd $(BIN)/lpctl $(UNITS) $(MANPAGES) ## Install into DES
 	install -D -m 0644 $(BUILDDIR)/man/livepatchd.json.5 $(DESTDIR)$(MANDIR)/man5/livepatchd.json.5
 	install -D -m 0644 packaging/completions/lpctl.bash $(DESTDIR)$(BASHCOMPDIR)/lpctl
 	install -D -m 0644 packaging/completions/_lpctl $(DESTDIR)$(ZSHCOMPDIR)/_lpctl
+	install -D -m 0644 packaging/prometheus/livepatchd.rules.yml $(DESTDIR)$(DATADIR)/livepatchd/prometheus/livepatchd.rules.yml
+	install -D -m 0644 packaging/grafana/livepatchd-fleet.json $(DESTDIR)$(DATADIR)/livepatchd/grafana/livepatchd-fleet.json
 
 deb: $(BIN)/livepatchd $(BIN)/lpctl ## Debian package into artifacts/packages (then lintian; see docs/packaging.md)
 	bash packaging/deb/build.sh $(VERSION) $(PKGDIR)

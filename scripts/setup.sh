@@ -23,12 +23,15 @@ export DEBIAN_FRONTEND=noninteractive
 # python3-grpc-tools, whose bundled protoc 3.5.1 rejects proto3 `optional`), its well-known types (libprotobuf-dev),
 # the Python gRPC plugin (protobuf-compiler-grpc) and runtime (python3-grpcio, python3-protobuf).
 # libnss-wrapper gives a test daemon a group that exists only through NSS (DaemonAuthorizationTests).
+# The metrics (docs/metrics.md): prometheus brings promtool (check metrics, check/test rules) and the server, and
+# prometheus-node-exporter the textfile collector; the integration tests run both on loopback ports of their own.
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
   pandoc dpkg dpkg-dev fakeroot lintian rpm zlib1g-dev
   debootstrap e2fsprogs qemu-utils
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
+  prometheus prometheus-node-exporter
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed

@@ -7,7 +7,7 @@ _lpctl() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history cves uname watch"
+  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history cves uname metrics watch"
   local global_opts="--socket -o --output --help -h -? --version"
 
   case $prev in
@@ -76,6 +76,7 @@ _lpctl() {
     history) opts="--since --limit --patch" ;;
     cves) opts="--state --severity" ;;
     uname) opts="-a --all -s --kernel-name -n --nodename -r --kernel-release -v --kernel-version -m --machine -p --processor -i --hardware-platform --operating-system" ;;
+    metrics) opts= ;;
     watch) opts="-n --count --timeout" ;;
   esac
 

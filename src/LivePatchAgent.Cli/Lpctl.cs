@@ -34,6 +34,7 @@ internal static class Lpctl
         new HistoryCommand(),
         new CvesCommand(),
         new UnameCommand(),
+        new MetricsCommand(),
         new WatchCommand(),
     ];
 

@@ -59,6 +59,10 @@ public sealed class AgentClient : IDisposable
     public Task<Posture> GetPostureAsync(CancellationToken cancellationToken = default) =>
         UnaryAsync(static (agent, options) => agent.GetPostureAsync(new GetPostureRequest(), options), cancellationToken);
 
+    /// <summary>The daemon's metrics in the Prometheus text exposition format (what it writes for node_exporter).</summary>
+    public Task<GetMetricsResponse> GetMetricsAsync(CancellationToken cancellationToken = default) =>
+        UnaryAsync(static (agent, options) => agent.GetMetricsAsync(new GetMetricsRequest(), options), cancellationToken);
+
     /// <summary>Every registered live patch, in the kernel's stacking order.</summary>
     public Task<ListPatchesResponse> ListPatchesAsync(CancellationToken cancellationToken = default) =>
         UnaryAsync(static (agent, options) => agent.ListPatchesAsync(new ListPatchesRequest(), options),

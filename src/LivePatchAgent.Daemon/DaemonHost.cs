@@ -9,6 +9,7 @@ using LivePatchAgent.Daemon.DBus;
 using LivePatchAgent.Daemon.Events;
 using LivePatchAgent.Daemon.Hosting;
 using LivePatchAgent.Daemon.Journal;
+using LivePatchAgent.Daemon.Metrics;
 using LivePatchAgent.Daemon.Operations;
 using LivePatchAgent.Daemon.Posture;
 using LivePatchAgent.Daemon.Store;
@@ -51,6 +52,7 @@ internal static class DaemonHost
             // After supervision: start-up apply needs the first snapshot and this boot's pins.
             .AddInstalledPatches()
             .AddPosture()
+            .AddPrometheusMetrics()
             .AddAgentApi(configuration)
             // After the watcher: the D-Bus publisher starts from the first snapshot.
             .AddDBusMonitoring(configuration)

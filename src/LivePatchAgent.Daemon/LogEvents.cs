@@ -4,7 +4,7 @@ namespace LivePatchAgent.Daemon;
 /// Every log EventId of livepatchd, in one place. They are append-only: monitoring may match on them, so an id is
 /// never reused or renumbered, and a new message gets the next free id of its range. Ranges: 1–99 the daemon
 /// (Log), 100–119 D-Bus (DBusLog), 120–139 systemd (SystemdLog), 140–159 installed patches (StoreLog), 160–179 the
-/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog). A unit test checks that no two messages share an id.
+/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog), 200–219 the metrics (MetricsLog). A unit test checks that no two messages share an id.
 /// </summary>
 internal static class LogEvents
 {
@@ -75,4 +75,8 @@ internal static class LogEvents
     public const int PostureFeedSkipped = 181;
     public const int PostureChanged = 182;
     public const int PostureWatcherFailed = 183;
+    public const int MetricsWriting = 200;
+    public const int MetricsNoTextfileDir = 201;
+    public const int MetricsWriteFailed = 202;
+    public const int MetricsDisabled = 203;
 }

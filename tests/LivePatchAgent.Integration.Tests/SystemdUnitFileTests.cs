@@ -71,7 +71,9 @@ public sealed partial class SystemdUnitFileTests(ITestOutputHelper output) : IDi
         Assert.False(service.ContainsKey("ProtectKernelTunables"));
         Assert.Contains("@module", service["SystemCallFilter"].Single(), StringComparison.Ordinal);
         Assert.Contains("CAP_SYS_MODULE", service["CapabilityBoundingSet"].Single(), StringComparison.Ordinal);
-        Assert.Equal(["-/sys/kernel/livepatch"], service["ReadWritePaths"]);
+        // The livepatch tree, and node_exporter's textfile directory for the metrics (docs/metrics.md).
+        Assert.Equal(["-/sys/kernel/livepatch", "-/var/lib/prometheus/node-exporter"], service["ReadWritePaths"]);
+        Assert.Equal(["yes"], service["PrivateNetwork"]);
         Assert.Equal(["AF_UNIX"], service["RestrictAddressFamilies"]);
         // The socket is the daemon's default socket, found by the name the daemon looks for.
         Assert.Equal([new ApiOptions().SocketPath], socket["ListenStream"]);

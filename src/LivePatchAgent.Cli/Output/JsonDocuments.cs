@@ -453,4 +453,5 @@ internal sealed record PostureAdvisoryDocument(
 [JsonSerializable(typeof(OperationEndDocument))]
 [JsonSerializable(typeof(OperationListDocument))]
 [JsonSerializable(typeof(LivePatchAgent.Cli.Commands.HealthCheckDocument))]
+[JsonSerializable(typeof(LivePatchAgent.Cli.Commands.MetricsDocument))]
 internal sealed partial class LpctlJsonContext : JsonSerializerContext;

@@ -40,6 +40,8 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "UninstallPatch")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "ListInstalled")] = AccessLevel.Open,
         [Full(V1.Agent.Descriptor.FullName, "GetPosture")] = AccessLevel.Open,
+        // Open: what node_exporter serves from the textfile anyway (counts, states, patch names).
+        [Full(V1.Agent.Descriptor.FullName, "GetMetrics")] = AccessLevel.Open,
         [Full(V1.Agent.Descriptor.FullName, "ApplyInstalled")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "StartOperation")] = AccessLevel.Admin,
         [Full(V1.Agent.Descriptor.FullName, "CancelOperation")] = AccessLevel.Admin,

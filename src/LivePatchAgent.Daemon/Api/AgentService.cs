@@ -40,6 +40,7 @@ internal sealed class AgentService(
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     IOptions<CheckOptions> check,
+    Metrics.MetricsService metrics,
     ILogger<AgentService> logger)
     : V1.Agent.AgentBase
 {
@@ -61,6 +62,15 @@ internal sealed class AgentService(
         var posture = store.Current.Posture ?? PostureMapper.NotYetEvaluated(timeProvider.GetUtcNow());
         return Task.FromResult(PostureMapper.ToPosture(posture, check.Value.FailOnSeverity, withAdvisories: true));
     }
+
+    public override Task<V1.GetMetricsResponse> GetMetrics(V1.GetMetricsRequest request, ServerCallContext context) =>
+        Task.FromResult(new V1.GetMetricsResponse
+        {
+            Text = metrics.Render(),
+            ContentType = Metrics.Exposition.ContentType,
+            Textfile = metrics.FilePath,
+            TextfileWritten = metrics.FileWritten,
+        });
 
     public override Task<V1.ListPatchesResponse> ListPatches(V1.ListPatchesRequest request, ServerCallContext context)
     {

@@ -49,6 +49,9 @@ internal static class DaemonConfiguration
             Setting.Int64(nameof(PostureOptions.MaxFileBytes))),
         OptionsSection.For(CheckOptions.SectionName, s => s.Get<CheckOptions>(), new CheckOptionsValidator(),
             Setting.Choice<CheckSeverity>(nameof(CheckOptions.FailOnSeverity))),
+        OptionsSection.For(MetricsOptions.SectionName, s => s.Get<MetricsOptions>(), new MetricsOptionsValidator(),
+            Setting.Flag(nameof(MetricsOptions.Enabled)), Setting.Text(nameof(MetricsOptions.TextfileDir)),
+            Setting.Duration(nameof(MetricsOptions.RefreshInterval)), Setting.Duration(nameof(MetricsOptions.CoalesceWindow))),
     ];
 
     /// <summary>Top-level sections the daemon reads (Logging is the framework's own); anything else is almost certainly a typo.</summary>
@@ -135,6 +138,7 @@ internal static class DaemonConfiguration
         Journal = configuration.GetSection(JournalOptions.SectionName).Get<JournalOptions>() ?? new(),
         Posture = configuration.GetSection(PostureOptions.SectionName).Get<PostureOptions>() ?? new(),
         Check = configuration.GetSection(CheckOptions.SectionName).Get<CheckOptions>() ?? new(),
+        Metrics = configuration.GetSection(MetricsOptions.SectionName).Get<MetricsOptions>() ?? new(),
     };
 
     /// <summary>The host binds strictly too, so a host started without <see cref="Validate"/> (tests) still refuses typos.</summary>
@@ -170,4 +174,6 @@ internal sealed class EffectiveConfiguration
     public required PostureOptions Posture { get; init; }
 
     public required CheckOptions Check { get; init; }
+
+    public required MetricsOptions Metrics { get; init; }
 }

@@ -40,6 +40,9 @@ internal sealed class OperationTracker : IDisposable
         }
     }
 
+    /// <summary>Raised after an operation finished and <see cref="Totals"/> counts it, on the finishing thread.</summary>
+    public event Action? OperationFinished;
+
     public void Dispose() => _store.Changed -= OnViewChanged;
 
     /// <summary>Registers a new operation in its first phase.</summary>
@@ -128,6 +131,8 @@ internal sealed class OperationTracker : IDisposable
             var key = (final.Kind, final.Result!.Kind);
             _totals[key] = _totals.GetValueOrDefault(key) + 1;
         }
+
+        OperationFinished?.Invoke();
     }
 
     private void AddRecent(OperationState state)

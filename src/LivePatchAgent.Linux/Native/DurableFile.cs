@@ -25,7 +25,14 @@ public static partial class DurableFile
     /// Atomically replaces <paramref name="path"/> with <paramref name="content"/>, calling
     /// <paramref name="beforeStep"/> before each step; tests throw from it to inject a failure at that step.
     /// </summary>
-    public static void Write(string path, ReadOnlySpan<byte> content, Action<DurableFileStep, string>? beforeStep)
+    public static void Write(string path, ReadOnlySpan<byte> content, Action<DurableFileStep, string>? beforeStep) =>
+        Write(path, content, mode: null, beforeStep);
+
+    /// <summary>
+    /// Atomically replaces <paramref name="path"/> with <paramref name="content"/> whose permissions are
+    /// <paramref name="mode"/> whatever the umask (a file other users' programs read), set before the rename.
+    /// </summary>
+    public static void Write(string path, ReadOnlySpan<byte> content, UnixFileMode? mode, Action<DurableFileStep, string>? beforeStep = null)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -38,6 +45,11 @@ public static partial class DurableFile
                 stream.Write(content);
                 beforeStep?.Invoke(DurableFileStep.SyncTemp, path);
                 stream.Flush(flushToDisk: true);
+            }
+
+            if (mode is { } permissions)
+            {
+                File.SetUnixFileMode(temp, permissions);
             }
 
             beforeStep?.Invoke(DurableFileStep.Rename, path);

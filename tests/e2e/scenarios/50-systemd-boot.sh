@@ -6,6 +6,8 @@
 # Boot 2: the service starts at boot, start-up apply has loaded lpdemo_v1 again (kernel, lpctl, journal), the
 # journal entries are plain text with the right priorities; then dpkg -r stops the service and keeps the state,
 # and dpkg -P removes the state.
+# Metrics (docs/metrics.md): the packaged node_exporter serves livepatchd.prom, written through the unit's
+# ReadWritePaths, at http://127.0.0.1:9100/metrics in the guest; lpctl metrics prints the same families.
 # boot: systemd
 # timeout: 420
 
@@ -23,6 +25,36 @@ _enabled_in_kernel() { [ "$(cat "$LP_SYSFS/$1/enabled" 2> /dev/null)" = 1 ]; }
 journal_priority() {
   journalctl -b -u livepatchd.service -o json --no-pager |
     jq -r --arg m "$1" 'select(.MESSAGE | type == "string" and contains($m)) | .PRIORITY' | head -n1
+}
+# node_metrics: node_exporter's page (the guest may have no curl: python3's urllib, else bash's /dev/tcp).
+node_metrics() {
+  if command -v python3 > /dev/null 2>&1; then
+    python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=5).read().decode())' 2> /dev/null
+  else
+    bash -c 'exec 3<> /dev/tcp/127.0.0.1/9100 && printf "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3 && cat <&3' 2> /dev/null
+  fi
+}
+_node_serves() { node_metrics | grep -qF "$1"; }
+check_metrics() { # check_metrics ENABLED_PATCHES
+  check "the rules are installed" present "$(presence /usr/share/livepatchd/prometheus/livepatchd.rules.yml)"
+  check "the dashboard is installed" present "$(presence /usr/share/livepatchd/grafana/livepatchd-fleet.json)"
+  check "node_exporter's textfile directory exists" present "$(presence /var/lib/prometheus/node-exporter)"
+  wait_for 30 sh -c "grep -qF 'livepatchd_patches{state=\"enabled\"} $1' /var/lib/prometheus/node-exporter/livepatchd.prom" ||
+    fail "livepatchd.prom shows $1 enabled patch(es) within 30 s" "$(cat /var/lib/prometheus/node-exporter/livepatchd.prom 2>&1 | head -n 20)"
+  check "livepatchd.prom is 0644 (node_exporter reads it as prometheus)" 644 "$(stat -c %a /var/lib/prometheus/node-exporter/livepatchd.prom)"
+  check "no temporary metrics file is left" "" "$(ls -A /var/lib/prometheus/node-exporter | grep -v '^livepatchd.prom$' | grep livepatchd)"
+  wait_for 60 _node_serves 'livepatchd_patches{state="enabled"} '"$1" ||
+    fail "node_exporter serves livepatchd's metrics at 127.0.0.1:9100 within 60 s" \
+      "$(systemctl is-active prometheus-node-exporter.service 2>&1); $(node_metrics | grep -E 'livepatchd_|textfile' | head -n 5)"
+  node_metrics > "$E2E_WORK/node-metrics.boot$E2E_BOOT.txt"
+  check_contains "node_exporter: livepatchd_info with the running kernel" "kernel_release=\"$(uname -r)\"" \
+    "$(grep '^livepatchd_info' "$E2E_WORK/node-metrics.boot$E2E_BOOT.txt")"
+  check "node_exporter: no textfile scrape error" "node_textfile_scrape_error 0" \
+    "$(grep '^node_textfile_scrape_error' "$E2E_WORK/node-metrics.boot$E2E_BOOT.txt")"
+  check_contains "node_exporter: the K taint flag is set" 'livepatchd_kernel_taint{bit="15",flag="K"} 1' \
+    "$(cat "$E2E_WORK/node-metrics.boot$E2E_BOOT.txt")"
+  as_user nobody lpctl metrics > "$E2E_WORK/lpctl-metrics.txt" 2>&1
+  check_contains "lpctl metrics as nobody: the same exposition" 'livepatchd_patches{state="enabled"} '"$1" "$(cat "$E2E_WORK/lpctl-metrics.txt")"
 }
 check_service_up() {
   wait_for 60 _active || fail "systemctl is-active livepatchd is active within 60 s" "$(systemctl is-active livepatchd.service)"
@@ -72,6 +104,7 @@ case "$E2E_BOOT" in
   check_json "installed: lpdemo_v1, loaded" '[.patches[] | "\(.name)=\(.loaded)"] | join(" ")' lpdemo_v1=true "$E2E_WORK/installed.json"
   wait_for 10 sh -c "[ \"\$(systemctl show -p StatusText --value livepatchd.service)\" = '1 patch enabled, idle' ]"
   check "StatusText after the install" "1 patch enabled, idle" "$(_status_text)"
+  check_metrics 1
   exit 0
   ;;
 2)
@@ -82,6 +115,9 @@ case "$E2E_BOOT" in
   check_json "status: start-up apply applied lpdemo_v1" '[.startupApply.results[] | "\(.name)=\(.outcome)"] | join(" ")' \
     "lpdemo_v1=applied" "$S"
   check_bus 1
+  check_metrics 1
+  check_contains "node_exporter: start-up apply done after the reboot" 'livepatchd_startup_apply_phase{phase="done"} 1' \
+    "$(cat "$E2E_WORK/node-metrics.boot$E2E_BOOT.txt")"
   check "the previous boot's journal is there (persistent journal)" yes \
     "$(journalctl -b -1 -u livepatchd.service --no-pager -q | grep -q . && echo yes || echo no)"
 
