@@ -19,7 +19,7 @@ public sealed class MetricsOptions
 
     /// <summary>
     /// The directory node_exporter's <c>--collector.textfile.directory</c> reads. Empty means
-    /// <see cref="DefaultTextfileDir"/> when that exists (no node_exporter: no file, not an error); a directory
+    /// <see cref="DefaultTextfileDir"/> (under Paths:HostRoot) when that exists (no node_exporter: no file, not an error); a directory
     /// named here must exist, else the daemon is degraded and says why.
     /// </summary>
     [RegularExpression("^(/.*)?$", ErrorMessage = "must be an absolute path, or empty for " + DefaultTextfileDir)]
@@ -36,8 +36,12 @@ public sealed class MetricsOptions
     /// <summary>Whether the directory was named (a missing one is then a problem) or is the default.</summary>
     public bool IsConfiguredDir() => TextfileDir.Length > 0;
 
-    /// <summary>The effective directory.</summary>
-    public string EffectiveDirectory() => IsConfiguredDir() ? TextfileDir : DefaultTextfileDir;
+    /// <summary>
+    /// The effective directory: <see cref="TextfileDir"/>, else the default under Paths:HostRoot (the host's own
+    /// node_exporter, also from a container; a test daemon on a fixture tree never writes the real one).
+    /// </summary>
+    public string EffectiveDirectory(string hostRoot) =>
+        IsConfiguredDir() ? TextfileDir : Path.Combine(hostRoot, DefaultTextfileDir.TrimStart('/'));
 }
 
 [OptionsValidator]

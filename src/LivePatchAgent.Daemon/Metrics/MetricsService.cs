@@ -23,6 +23,7 @@ internal sealed class MetricsService : BackgroundService
     public static DegradedSource Degraded { get; } = new("metrics");
 
     private readonly MetricsOptions _options;
+    private readonly string _directory;
     private readonly StateStore _state;
     private readonly OperationTracker _operations;
     private readonly PatchStore _store;
@@ -39,10 +40,11 @@ internal sealed class MetricsService : BackgroundService
     private bool _offLogged;
     private volatile bool _written;
 
-    public MetricsService(IOptions<MetricsOptions> options, StateStore state, OperationTracker operations, PatchStore store,
+    public MetricsService(IOptions<MetricsOptions> options, IOptions<PathsOptions> paths, StateStore state, OperationTracker operations, PatchStore store,
         DaemonInfo daemon, TimeProvider timeProvider, ILogger<MetricsService> logger)
     {
         _options = options.Value;
+        _directory = _options.EffectiveDirectory(paths.Value.HostRoot);
         _state = state;
         _operations = operations;
         _store = store;
@@ -57,7 +59,7 @@ internal sealed class MetricsService : BackgroundService
     }
 
     /// <summary>The file the daemon writes (it may not exist: see <see cref="MetricsOptions.TextfileDir"/>).</summary>
-    public string FilePath => Path.Combine(_options.EffectiveDirectory(), MetricsOptions.FileName);
+    public string FilePath => Path.Combine(_directory, MetricsOptions.FileName);
 
     /// <summary>Whether the last attempt wrote the file (false while the directory is missing or the write fails, and when off).</summary>
     public bool FileWritten => _written;
@@ -96,7 +98,7 @@ internal sealed class MetricsService : BackgroundService
     /// <summary>Writes the file when <paramref name="force"/> (the refresh) or when its content changed; returns whether it wrote.</summary>
     internal bool WriteIfDue(bool force)
     {
-        var directory = _options.EffectiveDirectory();
+        var directory = _directory;
         if (!Directory.Exists(directory))
         {
             if (_options.IsConfiguredDir())
@@ -198,7 +200,7 @@ internal sealed class MetricsService : BackgroundService
     /// <summary>Temporary files a crash left behind (node_exporter ignores them, but they should not pile up).</summary>
     private void RemoveLeftovers()
     {
-        var directory = _options.EffectiveDirectory();
+        var directory = _directory;
         if (!Directory.Exists(directory))
         {
             return;

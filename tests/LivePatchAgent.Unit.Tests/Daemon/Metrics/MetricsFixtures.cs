@@ -13,13 +13,8 @@ internal static class MetricsFixtures
 {
     public static readonly DateTimeOffset T0 = new(2026, 12, 5, 8, 0, 0, TimeSpan.Zero);
 
-    public static LivePatch Patch(string name, bool enabled = true, bool transition = false) => new()
-    {
-        Name = name,
-        Enabled = enabled,
-        Transition = transition,
-        Objects = [new PatchObject { Name = "vmlinux", Functions = [new PatchFunction("cmdline_proc_show", 1)] }],
-    };
+    public static LivePatch Patch(string name, bool enabled = true, bool transition = false) =>
+        DBus.AgentBusModelTests.Patch(name, enabled, transition);
 
     public static KernelSnapshot Snapshot(params LivePatch[] patches) => new()
     {

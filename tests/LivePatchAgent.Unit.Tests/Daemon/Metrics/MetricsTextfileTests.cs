@@ -22,6 +22,7 @@ public sealed class MetricsTextfileTests : IDisposable
 
     private MetricsService Service(StateStore state, string? textfileDir = null) => new(
         Options.Create(new MetricsOptions { TextfileDir = textfileDir ?? _dir.FullName }),
+        Options.Create(new PathsOptions()),
         state,
         new OperationTracker(state),
         new PatchStore(Path.Combine(_dir.FullName, "store")),
