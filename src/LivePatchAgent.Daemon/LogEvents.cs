@@ -4,7 +4,7 @@ namespace LivePatchAgent.Daemon;
 /// Every log EventId of livepatchd, in one place. They are append-only: monitoring may match on them, so an id is
 /// never reused or renumbered, and a new message gets the next free id of its range. Ranges: 1–99 the daemon
 /// (Log), 100–119 D-Bus (DBusLog), 120–139 systemd (SystemdLog), 140–159 installed patches (StoreLog), 160–179 the
-/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog). A unit test checks that no two messages share an id.
+/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog), 220–239 the kernel health guard (HealthLog). A unit test checks that no two messages share an id.
 /// </summary>
 internal static class LogEvents
 {
@@ -75,4 +75,17 @@ internal static class LogEvents
     public const int PostureFeedSkipped = 181;
     public const int PostureChanged = 182;
     public const int PostureWatcherFailed = 183;
+    public const int HealthWatching = 220;
+    public const int HealthReaderUnavailable = 221;
+    public const int HealthReaderFailed = 222;
+    public const int HealthReportAttributed = 223;
+    public const int HealthReportUnattributed = 224;
+    public const int HealthReportsSuppressed = 225;
+    public const int HealthRecordsMissed = 226;
+    public const int HealthMalformedRecord = 227;
+    public const int HealthWindowOpened = 228;
+    public const int HealthQuarantined = 229;
+    public const int HealthReleased = 230;
+    public const int HealthRevertFailed = 231;
+    public const int HealthQuarantineUnreadable = 232;
 }

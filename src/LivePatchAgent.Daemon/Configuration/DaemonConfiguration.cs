@@ -49,6 +49,10 @@ internal static class DaemonConfiguration
             Setting.Int64(nameof(PostureOptions.MaxFileBytes))),
         OptionsSection.For(CheckOptions.SectionName, s => s.Get<CheckOptions>(), new CheckOptionsValidator(),
             Setting.Choice<CheckSeverity>(nameof(CheckOptions.FailOnSeverity))),
+        OptionsSection.For(HealthOptions.SectionName, s => s.Get<HealthOptions>(), new HealthOptionsValidator(),
+            Setting.Flag(nameof(HealthOptions.Enabled)), Setting.Duration(nameof(HealthOptions.Window)),
+            Setting.Choice<Core.Health.HealthAction>(nameof(HealthOptions.OnKernelWarning)), Setting.Choice<Core.Health.HealthAction>(nameof(HealthOptions.OnKernelBug)),
+            Setting.Int32(nameof(HealthOptions.MaxReportsPerMinute))),
     ];
 
     /// <summary>Top-level sections the daemon reads (Logging is the framework's own); anything else is almost certainly a typo.</summary>
