@@ -34,6 +34,8 @@ internal static class Lpctl
         new HistoryCommand(),
         new CvesCommand(),
         new UnameCommand(),
+        new HealthCommand(),
+        new QuarantineCommand(),
         new WatchCommand(),
     ];
 

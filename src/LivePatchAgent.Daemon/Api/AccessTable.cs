@@ -48,6 +48,8 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "WatchOperation")] = AccessLevel.Open,
         // Not a mutation, but the audit journal names who did what (uid, pid, command), like the 0600 files.
         [Full(V1.Agent.Descriptor.FullName, "GetHistory")] = AccessLevel.Admin,
+        [Full(V1.Agent.Descriptor.FullName, "GetHealth")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "ReleaseQuarantine")] = AccessLevel.Admin,
         [Full(Grpc.Health.V1.Health.Descriptor.FullName, "Check")] = AccessLevel.Open,
         [Full(Grpc.Health.V1.Health.Descriptor.FullName, "Watch")] = AccessLevel.Open,
         [Full(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
