@@ -17,7 +17,8 @@ start_daemon_trusted Health:OnKernelWarning=Revert || exit 1
 W=$E2E_WORK/watch.jsonl
 watch_start "$W" || exit 1
 HL=$E2E_WORK/health.json
-check_lpctl "lpctl health exits 0" 0 "$HL" health
+_watching() { lpctl_json "$HL" health && [ "$(json .reader "$HL")" = watching ]; }
+wait_for 10 _watching || fail "health: the guard reads the kernel log within 10 s" "$(json '"\(.reader) \(.readerProblem)"' "$HL")"
 check_json "health: the guard reads /dev/kmsg with the revert policy" '"\(.reader) \(.kmsgPath) \(.onKernelWarning) \(.onKernelBug)"' \
   "watching /dev/kmsg revert revert" "$HL"
 
