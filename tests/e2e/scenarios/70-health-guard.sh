@@ -8,7 +8,7 @@
 #    quarantine list say why (a kernel warning attributed by module to lpdemo_warn).
 # 2. The daemon restarts: start-up apply skips lpdemo_warn as quarantined; the kernel does not get it back.
 # 3. lpctl quarantine release (journalled); a second release is not-quarantined.
-# 4. Health:OnKernelWarning=Alert: lpctl apply loads lpdemo_warn again; the same WARN is reported as an alert and
+# 4. Health:OnKernelWarning=Alert: start-up apply loads the released lpdemo_warn again; the same WARN is reported as an alert and
 #    the patch stays.
 
 WARN_KO=$LP_DIR/lpdemo_warn.signed.ko
@@ -105,8 +105,9 @@ watch_stop
 start_daemon_trusted Health:OnKernelWarning=Alert || exit 1
 W2=$E2E_WORK/watch-alert.jsonl
 watch_start "$W2" || exit 1
-check_lpctl "lpctl apply loads lpdemo_warn again" 0 "$A" apply --timeout 45
-check_json "lpctl apply: applied" '[.results[] | "\(.name)=\(.outcome)"] | join(" ")' "lpdemo_warn=applied" "$A"
+# Released, it is an installed patch like any other again: start-up apply loads it.
+wait_for 60 _apply_done || fail "start-up apply done within 60 s (alert)" "$(json .startupApply "$S")"
+check_json "start-up apply: the released lpdemo_warn applied" '[.startupApply.results[] | "\(.name)=\(.outcome)"] | join(" ")' "lpdemo_warn=applied" "$S"
 wait_for 10 _window_open || fail "health: a window is open for lpdemo_warn again"
 echo 1 > /sys/module/lpdemo_warn/parameters/warn
 cat /proc/version > /dev/null
