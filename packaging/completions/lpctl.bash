@@ -7,7 +7,7 @@ _lpctl() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history cves uname metrics watch"
+  local commands="status check list info verify load unload install uninstall apply blocking revert force kick operations wait cancel history cves uname metrics health quarantine watch"
   local global_opts="--socket -o --output --help -h -? --version"
 
   case $prev in
@@ -77,6 +77,8 @@ _lpctl() {
     cves) opts="--state --severity" ;;
     uname) opts="-a --all -s --kernel-name -n --nodename -r --kernel-release -v --kernel-version -m --machine -p --processor -i --hardware-platform --operating-system" ;;
     metrics) opts= ;;
+    health) opts= ;;
+    quarantine) opts= ;;
     watch) opts="-n --count --timeout" ;;
   esac
 
@@ -96,6 +98,14 @@ _lpctl() {
       ;;
     uninstall)
       COMPREPLY=($(compgen -W "$(command ls "/var/lib/livepatchd/patches/$(uname -r)" 2> /dev/null | sed -n 's/\.json$//p')" -- "$cur"))
+      ;;
+    quarantine)
+      # list, or release NAME: the names come from `lpctl quarantine list` (asked only here, and only quickly).
+      if [[ ${words[cword - 1]} == release ]]; then
+        COMPREPLY=($(compgen -W "$(timeout 2 lpctl quarantine list 2> /dev/null | awk 'NR > 1 { print $1 }')" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "list release" -- "$cur"))
+      fi
       ;;
     wait | cancel)
       # Operation ids: the running ones, as lpctl lists them (the daemon is asked only here, and only quickly).

@@ -35,6 +35,8 @@ internal static class Lpctl
         new CvesCommand(),
         new UnameCommand(),
         new MetricsCommand(),
+        new HealthCommand(),
+        new QuarantineCommand(),
         new WatchCommand(),
     ];
 

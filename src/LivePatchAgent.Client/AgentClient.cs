@@ -62,6 +62,17 @@ public sealed class AgentClient : IDisposable
     /// <summary>The daemon's metrics in the Prometheus text exposition format (what it writes for node_exporter).</summary>
     public Task<GetMetricsResponse> GetMetricsAsync(CancellationToken cancellationToken = default) =>
         UnaryAsync(static (agent, options) => agent.GetMetricsAsync(new GetMetricsRequest(), options), cancellationToken);
+    /// <summary>The kernel health guard: reader, policy, windows, last reports, quarantined patches.</summary>
+    public Task<HealthStatus> GetHealthAsync(CancellationToken cancellationToken = default) =>
+        UnaryAsync(static (agent, options) => agent.GetHealthAsync(new GetHealthRequest(), options), cancellationToken);
+
+    /// <summary>Lets a quarantined patch back in (admin-only); fails with reason "not-quarantined" when it is not quarantined.</summary>
+    public Task<ReleaseQuarantineResponse> ReleaseQuarantineAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new ReleaseQuarantineRequest { Name = name };
+        return UnaryAsync((agent, options) => agent.ReleaseQuarantineAsync(request, options), cancellationToken);
+    }
 
     /// <summary>Every registered live patch, in the kernel's stacking order.</summary>
     public Task<ListPatchesResponse> ListPatchesAsync(CancellationToken cancellationToken = default) =>

@@ -1,5 +1,4 @@
 using System.Reflection;
-using Grpc.Health.V1;
 using Grpc.Reflection;
 using Grpc.Reflection.V1Alpha;
 using LivePatchAgent.Core.State;
@@ -7,6 +6,7 @@ using LivePatchAgent.Daemon.Api;
 using LivePatchAgent.Daemon.Configuration;
 using LivePatchAgent.Daemon.DBus;
 using LivePatchAgent.Daemon.Events;
+using LivePatchAgent.Daemon.Health;
 using LivePatchAgent.Daemon.Hosting;
 using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Daemon.Metrics;
@@ -49,6 +49,7 @@ internal static class DaemonHost
             .AddKernelWatching()
             .AddPatchOperations()
             .AddTransitionSupervision()
+            .AddKernelHealthGuard()
             // After supervision: start-up apply needs the first snapshot and this boot's pins.
             .AddInstalledPatches()
             .AddPosture()
@@ -198,7 +199,7 @@ internal static class DaemonHost
         Google.Protobuf.Reflection.ServiceDescriptor[] reflected =
         [
             Protocol.V1.Agent.Descriptor,
-            Health.Descriptor,
+            Grpc.Health.V1.Health.Descriptor,
             ServerReflection.Descriptor,
             Grpc.Reflection.V1.ServerReflection.Descriptor,
         ];

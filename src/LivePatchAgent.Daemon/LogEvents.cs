@@ -4,7 +4,9 @@ namespace LivePatchAgent.Daemon;
 /// Every log EventId of livepatchd, in one place. They are append-only: monitoring may match on them, so an id is
 /// never reused or renumbered, and a new message gets the next free id of its range. Ranges: 1–99 the daemon
 /// (Log), 100–119 D-Bus (DBusLog), 120–139 systemd (SystemdLog), 140–159 installed patches (StoreLog), 160–179 the
-/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog), 200–219 the metrics (MetricsLog). A unit test checks that no two messages share an id.
+/// audit journal (JournalLog), 180–199 the CVE posture (PostureLog), 200–219 the metrics (MetricsLog), 220–239 the
+/// kernel health guard (HealthLog), 240–259 patch delivery (vendor store), 260–269 the web console. A unit test checks
+/// that no two messages share an id.
 /// </summary>
 internal static class LogEvents
 {
@@ -79,4 +81,17 @@ internal static class LogEvents
     public const int MetricsNoTextfileDir = 201;
     public const int MetricsWriteFailed = 202;
     public const int MetricsDisabled = 203;
+    public const int HealthWatching = 220;
+    public const int HealthReaderUnavailable = 221;
+    public const int HealthReaderFailed = 222;
+    public const int HealthReportAttributed = 223;
+    public const int HealthReportUnattributed = 224;
+    public const int HealthReportsSuppressed = 225;
+    public const int HealthRecordsMissed = 226;
+    public const int HealthMalformedRecord = 227;
+    public const int HealthWindowOpened = 228;
+    public const int HealthQuarantined = 229;
+    public const int HealthReleased = 230;
+    public const int HealthRevertFailed = 231;
+    public const int HealthQuarantineUnreadable = 232;
 }

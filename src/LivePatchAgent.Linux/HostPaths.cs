@@ -49,6 +49,9 @@ public sealed class HostPaths
     /// <summary>Ubuntu's full kernel package version ("Ubuntu 5.15.0-119.129-generic 5.15.160"); absent elsewhere.</summary>
     public string VersionSignature => Under("proc/version_signature");
 
+    /// <summary>The kernel log as a stream of structured records (Documentation/ABI/testing/dev-kmsg).</summary>
+    public string Kmsg => Under("dev/kmsg");
+
     /// <summary>The loaded modules, newest first: the order live patches were registered in.</summary>
     public string ProcModules => Under("proc/modules");
 

@@ -14,7 +14,7 @@ namespace LivePatchAgent.Cli.Commands;
 internal abstract class AgentCommand
 {
     /// <summary>Builds the System.CommandLine command with its action bound to this instance.</summary>
-    public Command Create(GlobalOptions globals, LpctlConsole console)
+    public virtual Command Create(GlobalOptions globals, LpctlConsole console)
     {
         ArgumentNullException.ThrowIfNull(globals);
         ArgumentNullException.ThrowIfNull(console);

@@ -33,6 +33,9 @@ internal sealed record StatusDocument(
 
     /// <summary>The CVE posture in summary (no advisories: see lpctl cves); null before the daemon evaluated it.</summary>
     public PostureDocument? Posture { get; init; }
+
+    /// <summary>The kernel health guard (as lpctl health); null from a daemon that does not report it.</summary>
+    public HealthDocument? Health { get; init; }
 }
 
 /// <summary>The running kernel, inside <see cref="StatusDocument"/>.</summary>
@@ -434,6 +437,9 @@ internal sealed record PostureAdvisoryDocument(
     GenerationMode = JsonSourceGenerationMode.Serialization)]
 [JsonSerializable(typeof(StatusDocument))]
 [JsonSerializable(typeof(PostureDocument))]
+[JsonSerializable(typeof(HealthDocument))]
+[JsonSerializable(typeof(QuarantineListDocument))]
+[JsonSerializable(typeof(QuarantineReleaseDocument))]
 [JsonSerializable(typeof(PatchListDocument))]
 [JsonSerializable(typeof(PatchInfoDocument))]
 [JsonSerializable(typeof(EventDocument))]

@@ -53,6 +53,7 @@ internal static class JsonOutput
         {
             StartupApply = status.StartupApply is { } apply ? StoreOutput.ToDocument(apply) : null,
             Posture = status.Posture is { } posture ? PostureOutput.ToDocument(posture, []) : null,
+            Health = status.Health is { } health ? HealthOutput.ToDocument(health) : null,
         };
     }
 

@@ -56,6 +56,9 @@ internal static class ProtocolNames
         EventKind.StartupApplySkipped => "startup-apply-skipped",
         EventKind.LeftoverRemoved => "leftover-removed",
         EventKind.PostureChanged => "posture-changed",
+        EventKind.KernelReport => "kernel-report",
+        EventKind.PatchQuarantined => "patch-quarantined",
+        EventKind.QuarantineReleased => "quarantine-released",
         _ => Unknown,
     };
 

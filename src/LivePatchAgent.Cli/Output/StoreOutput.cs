@@ -222,6 +222,7 @@ internal static class StoreOutput
         ApplyOutcome.AlreadyLoaded => "already-loaded",
         ApplyOutcome.Superseded => "superseded",
         ApplyOutcome.Failed => "failed",
+        ApplyOutcome.Quarantined => "quarantined",
         _ => UnknownText,
     };
 
@@ -235,7 +236,9 @@ internal static class StoreOutput
         }
 
         var failed = list.Where(r => r.Outcome == ApplyOutcome.Failed).Select(r => $"{r.Name} ({r.Reason})").ToList();
-        return string.Join(", ", parts) + (failed.Count > 0 ? "; failed: " + string.Join(", ", failed) : string.Empty);
+        var quarantined = list.Where(r => r.Outcome == ApplyOutcome.Quarantined).Select(r => r.Name).ToList();
+        return string.Join(", ", parts) + (failed.Count > 0 ? "; failed: " + string.Join(", ", failed) : string.Empty)
+            + (quarantined.Count > 0 ? "; quarantined (lpctl quarantine list): " + string.Join(", ", quarantined) : string.Empty);
     }
 
     private static string ReplaceText(InstalledPatch patch) => patch.HasReplace

@@ -65,6 +65,11 @@ internal static class TableOutput
             }
         }
 
+        if (status.Health is { } health)
+        {
+            block.Add("Kernel health", HealthOutput.StatusLine(health));
+        }
+
         if (status.State == AgentState.Stalled)
         {
             block.Add("Blocking", status.BlockingTasks > 0

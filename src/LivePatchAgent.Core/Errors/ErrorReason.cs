@@ -219,6 +219,16 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "The module declares security metadata in .modinfo that breaks the rules of docs/patch-authoring.md: a livepatch_cve that is not a CVE id, a livepatch_summary of more than one line or over 200 characters, a livepatch_level that is not a decimal integer, a livepatch_fixes_version that is not a package version, or a single-valued key given twice. The message names each value.",
         "Fix the MODULE_INFO lines of the patch source, rebuild and sign it again; an operator cannot override signed metadata.");
 
+    public static readonly ErrorReason PatchQuarantined = new(
+        "patch-quarantined", ErrorCategory.FailedPrecondition,
+        "The kernel health guard took this patch out after the kernel complained (a warning, BUG/oops or lockup attributed to it) and quarantined it: start-up apply and `lpctl apply` skip it. The message names the kernel report, how it was attributed and when.",
+        "Read `lpctl quarantine list` and `lpctl health`; fix or replace the patch, or run `lpctl quarantine release NAME` if the report was not its fault.");
+
+    public static readonly ErrorReason NotQuarantined = new(
+        "not-quarantined", ErrorCategory.NotFound,
+        "No patch of that name is quarantined.",
+        "Check the name with `lpctl quarantine list`.");
+
     /// <summary>Every reason, for lookup and for the documentation check.</summary>
     public static ImmutableArray<ErrorReason> All { get; } =
     [
@@ -264,6 +274,8 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         OperationNotFound,
         ModuleSyscallsUnsupported,
         MetadataInvalid,
+        PatchQuarantined,
+        NotQuarantined,
     ];
 
     public static ErrorReason? Find(string code) => All.FirstOrDefault(r => r.Code == code);

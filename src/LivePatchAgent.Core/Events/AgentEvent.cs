@@ -69,4 +69,13 @@ public enum AgentEventKind
 
     /// <summary>The CVE posture changed: a patch loaded or unloaded, or an advisory file changed.</summary>
     PostureChanged,
+
+    /// <summary>The kernel complained (a warning, BUG/oops, lockup, RCU stall, hung task, livepatch error, or a new taint); the message says what, to which patch it was attributed and how, and what was done.</summary>
+    KernelReport,
+
+    /// <summary>The health guard quarantined a patch (after unloading it) so that apply skips it.</summary>
+    PatchQuarantined,
+
+    /// <summary>A quarantined patch was released (lpctl quarantine release).</summary>
+    QuarantineReleased,
 }

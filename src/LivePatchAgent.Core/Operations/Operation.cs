@@ -17,6 +17,12 @@ public enum OperationKind
     Force,
     Kick,
     Cleanup,
+
+    /// <summary>The health guard takes a patch out: quarantine it, unload it, re-apply the last known good one.</summary>
+    Quarantine,
+
+    /// <summary>A quarantined patch is let back in.</summary>
+    Release,
 }
 
 /// <summary>Where an operation is. The last four are final.</summary>
@@ -162,6 +168,8 @@ public static class OperationNames
         "force" => OperationKind.Force,
         "kick" => OperationKind.Kick,
         "cleanup" => OperationKind.Cleanup,
+        "quarantine" => OperationKind.Quarantine,
+        "release" => OperationKind.Release,
         _ => null,
     };
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using LivePatchAgent.Core.Health;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
 
@@ -40,6 +41,9 @@ public sealed record AgentView
     /// on the way in (<see cref="MetadataOf"/>).
     /// </summary>
     public ImmutableDictionary<string, LoadedPatchRecord> LoadedPatches { get; init; } = ImmutableDictionary<string, LoadedPatchRecord>.Empty;
+
+    /// <summary>The kernel health guard: reader, windows, recent reports, quarantined patches.</summary>
+    public HealthView Health { get; init; } = HealthView.Initial;
 
     /// <summary>Start-up apply's status.</summary>
     public StartupApplyStatus StartupApply { get; init; } = StartupApplyStatus.Pending;

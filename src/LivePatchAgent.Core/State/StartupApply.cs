@@ -50,6 +50,9 @@ public enum ApplyResultKind
     AlreadyLoaded,
     Superseded,
     Failed,
+
+    /// <summary>Held back: the kernel health guard quarantined it (lpctl quarantine release lets it back in).</summary>
+    Quarantined,
 }
 
 /// <summary>What raised a degraded reason; each source has at most one reason at a time.</summary>
@@ -60,6 +63,9 @@ public readonly record struct DegradedSource(string Name)
 
     /// <summary>The crash-loop guard holds start-up apply back.</summary>
     public static DegradedSource CrashLoopGuard { get; } = new("crash-loop-guard");
+
+    /// <summary>The kernel health guard cannot read the kernel log.</summary>
+    public static DegradedSource KernelLog { get; } = new("kernel-log");
 
     public override string ToString() => Name;
 }

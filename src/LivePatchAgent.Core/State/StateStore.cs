@@ -15,6 +15,7 @@ public sealed class StateStore
     private StartupApplyStatus _startupApply = StartupApplyStatus.Pending;
     private StallView? _stall;
     private PostureView? _posture;
+    private Health.HealthView _health = Health.HealthView.Initial;
     private ImmutableDictionary<string, LoadedPatchRecord> _loadedPatches = ImmutableDictionary<string, LoadedPatchRecord>.Empty;
     private AgentView? _current;
 
@@ -81,6 +82,13 @@ public sealed class StateStore
     {
         ArgumentNullException.ThrowIfNull(posture);
         Replace(() => _posture = posture);
+    }
+
+    /// <summary>Replaces the health guard's state (its one copy).</summary>
+    public void SetHealth(Health.HealthView health)
+    {
+        ArgumentNullException.ThrowIfNull(health);
+        Replace(() => _health = health);
     }
 
     /// <summary>Marks the running transition as stalled (or updates what holds it); ignored if it already ended.</summary>
@@ -161,6 +169,7 @@ public sealed class StateStore
             Degraded = _degraded.ToImmutableSortedDictionary(kv => kv.Key.Name, kv => kv.Value, StringComparer.Ordinal),
             StartupApply = _startupApply,
             Posture = _posture,
+            Health = _health,
         };
         Volatile.Write(ref _current, view);
         return view;

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Grpc.Health.V1;
 using V1 = LivePatchAgent.Protocol.V1;
 
 namespace LivePatchAgent.Daemon.Api;
@@ -51,8 +50,10 @@ internal static class AccessTable
         [Full(V1.Agent.Descriptor.FullName, "WatchOperation")] = AccessLevel.Open,
         // Not a mutation, but the audit journal names who did what (uid, pid, command), like the 0600 files.
         [Full(V1.Agent.Descriptor.FullName, "GetHistory")] = AccessLevel.Admin,
-        [Full(Health.Descriptor.FullName, "Check")] = AccessLevel.Open,
-        [Full(Health.Descriptor.FullName, "Watch")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "GetHealth")] = AccessLevel.Open,
+        [Full(V1.Agent.Descriptor.FullName, "ReleaseQuarantine")] = AccessLevel.Admin,
+        [Full(Grpc.Health.V1.Health.Descriptor.FullName, "Check")] = AccessLevel.Open,
+        [Full(Grpc.Health.V1.Health.Descriptor.FullName, "Watch")] = AccessLevel.Open,
         [Full(Grpc.Reflection.V1Alpha.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
         [Full(Grpc.Reflection.V1.ServerReflection.Descriptor.FullName, "ServerReflectionInfo")] = AccessLevel.Open,
     }.ToFrozenDictionary(StringComparer.Ordinal);

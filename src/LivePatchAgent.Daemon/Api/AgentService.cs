@@ -33,6 +33,7 @@ internal sealed class AgentService(
     TransitionControl transitions,
     PatchInstaller installer,
     PatchApplier applier,
+    Health.PatchQuarantine quarantine,
     BlockingTaskScanner scanner,
     AuditJournal journal,
     CallerAuthorization authorization,
@@ -53,7 +54,17 @@ internal sealed class AgentService(
             status.Posture = PostureMapper.ToPosture(posture, check.Value.FailOnSeverity, withAdvisories: false);
         }
 
+        status.Health = HealthMapper.ToHealth(view.Health);
         return Task.FromResult(status);
+    }
+
+    public override Task<V1.HealthStatus> GetHealth(V1.GetHealthRequest request, ServerCallContext context) =>
+        Task.FromResult(HealthMapper.ToHealth(store.Current.Health));
+
+    public override async Task<V1.ReleaseQuarantineResponse> ReleaseQuarantine(V1.ReleaseQuarantineRequest request, ServerCallContext context)
+    {
+        var operation = await FinishAsync(quarantine.StartRelease(request.Name, PeerCredentials.Caller(context)), context).ConfigureAwait(false);
+        return new V1.ReleaseQuarantineResponse { Name = operation.Patch, Message = operation.Result.Message, OperationId = operation.Id, Result = operation.Result };
     }
 
     public override Task<V1.Posture> GetPosture(V1.GetPostureRequest request, ServerCallContext context)

@@ -52,6 +52,10 @@ internal static class DaemonConfiguration
         OptionsSection.For(MetricsOptions.SectionName, s => s.Get<MetricsOptions>(), new MetricsOptionsValidator(),
             Setting.Flag(nameof(MetricsOptions.Enabled)), Setting.Text(nameof(MetricsOptions.TextfileDir)),
             Setting.Duration(nameof(MetricsOptions.RefreshInterval)), Setting.Duration(nameof(MetricsOptions.CoalesceWindow))),
+        OptionsSection.For(HealthOptions.SectionName, s => s.Get<HealthOptions>(), new HealthOptionsValidator(),
+            Setting.Flag(nameof(HealthOptions.Enabled)), Setting.Duration(nameof(HealthOptions.Window)),
+            Setting.Choice<Core.Health.HealthAction>(nameof(HealthOptions.OnKernelWarning)), Setting.Choice<Core.Health.HealthAction>(nameof(HealthOptions.OnKernelBug)),
+            Setting.Int32(nameof(HealthOptions.MaxReportsPerMinute))),
     ];
 
     /// <summary>Top-level sections the daemon reads (Logging is the framework's own); anything else is almost certainly a typo.</summary>

@@ -30,6 +30,7 @@ internal static class AgentBusContract
         ["PatchStateChanged"] = "ss",
         ["TransitionStalled"] = "sud",
         ["KernelChanged"] = "s",
+        ["KernelHealthReport"] = "sssss",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The whole embedded contract file, as written (with its documentation comments).</summary>

@@ -24,6 +24,11 @@ internal sealed record KernelChangedSignal(string Release) : AgentBusSignal
     public override string Member => "KernelChanged";
 }
 
+internal sealed record KernelHealthReportSignal(string Kind, string Patch, string Attribution, string Action, string Summary) : AgentBusSignal
+{
+    public override string Member => "KernelHealthReport";
+}
+
 /// <summary>What one new view means on the bus: the properties that changed (with UpdatedAt) and the signals.</summary>
 internal sealed record AgentBusUpdate(AgentBusState State, ImmutableArray<AgentBusProperty> ChangedProperties, ImmutableArray<AgentBusSignal> Signals)
 {
@@ -106,6 +111,13 @@ internal sealed class AgentBusModel
         {
             signals.Add(new TransitionStalledSignal(
                 transition.Patch, AgentBusState.BlockingTaskCount(after) ?? 0, transition.ElapsedAt(now).TotalSeconds));
+        }
+
+        var lastId = before.Health.Last?.Id ?? 0;
+        foreach (var report in after.Health.Recent.Where(r => r.Id > lastId))
+        {
+            signals.Add(new KernelHealthReportSignal(Core.Health.KernelReport.Name(report.Kind), report.Attribution.Patch ?? string.Empty,
+                Core.Health.Attribution.Name(report.Attribution.Basis), report.Action.ToString().ToLowerInvariant(), report.Summary));
         }
 
         return signals.ToImmutable();

@@ -68,6 +68,13 @@ internal static class AgentBusSignals
                 case KernelChangedSignal s:
                     writer.WriteString(s.Release);
                     break;
+                case KernelHealthReportSignal s:
+                    writer.WriteString(s.Kind);
+                    writer.WriteString(s.Patch);
+                    writer.WriteString(s.Attribution);
+                    writer.WriteString(s.Action);
+                    writer.WriteString(s.Summary);
+                    break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(signal), signal, "a signal the contract does not declare");
             }

@@ -6,22 +6,35 @@ namespace LivePatchAgent.Daemon.Store;
 /// the operator's cumulative version), then the latest install time, then the name. It goes first, because loading it replaces every patch loaded before it; the
 /// non-cumulative patches installed after it follow, oldest first, and stack on top. Non-cumulative patches
 /// installed before it are superseded: it would replace them the moment it loaded, as it did when it was
-/// installed. Patches already registered in the kernel are left alone.
+/// installed. Patches already registered in the kernel are left alone. A patch the health guard quarantined is held
+/// back and does not count as the newest cumulative one: the next newest, the last known good, is loaded instead.
 /// </summary>
 internal static class ApplyPlan
 {
-    public static IReadOnlyList<PlannedApply> For(IEnumerable<InstalledPatchManifest> installed, Func<string, bool> isLoaded)
+    public static IReadOnlyList<PlannedApply> For(IEnumerable<InstalledPatchManifest> installed, Func<string, bool> isLoaded, Func<InstalledPatchManifest, string?>? quarantined = null)
     {
         ArgumentNullException.ThrowIfNull(installed);
         ArgumentNullException.ThrowIfNull(isLoaded);
-        var all = installed.ToList();
+        var plan = new List<PlannedApply>();
+        var all = new List<InstalledPatchManifest>();
+        foreach (var patch in installed)
+        {
+            if (!isLoaded(patch.Name) && quarantined?.Invoke(patch) is { } reason)
+            {
+                plan.Add(new PlannedApply(patch, ApplyDecision.Quarantined, null) { QuarantineReason = reason });
+            }
+            else
+            {
+                all.Add(patch);
+            }
+        }
+
         var cumulative = all.Where(p => p.IsCumulative)
             .OrderByDescending(p => p.EffectiveMetadata.Level ?? 0)
             .ThenByDescending(p => p.InstalledAt)
             .ThenByDescending(p => p.Name, StringComparer.Ordinal)
             .ToList();
         var newest = cumulative.FirstOrDefault();
-        var plan = new List<PlannedApply>();
         if (newest is not null)
         {
             plan.Add(Decide(newest, isLoaded, supersededBy: null));
@@ -57,11 +70,16 @@ internal static class ApplyPlan
 }
 
 /// <summary>What start-up apply does with one installed patch.</summary>
-internal sealed record PlannedApply(InstalledPatchManifest Patch, ApplyDecision Decision, string? SupersededBy);
+internal sealed record PlannedApply(InstalledPatchManifest Patch, ApplyDecision Decision, string? SupersededBy)
+{
+    /// <summary>For a quarantined patch: why it is held back.</summary>
+    public string? QuarantineReason { get; init; }
+}
 
 internal enum ApplyDecision
 {
     Load,
     AlreadyLoaded,
     Superseded,
+    Quarantined,
 }

@@ -20,6 +20,7 @@ internal sealed class PatchApplier(
     PatchLoader loader,
     KernelSteps steps,
     StateStore state,
+    Health.QuarantineStore quarantine,
     TimeProvider timeProvider,
     ILogger<PatchApplier> logger) : IDisposable
 {
@@ -72,12 +73,15 @@ internal sealed class PatchApplier(
         // not journal an operation that does nothing at every start.
         var problems = new List<string>();
         var installed = kernel.Release is { } running ? patchStore.List(running, problems) : [];
-        var plan = ApplyPlan.For(installed, n => state.Current.Snapshot.FindPatch(n) is not null);
+        var plan = Plan(installed);
         if (verdict != GuardVerdict.StaleThisBoot && plan.All(p => p.Decision != ApplyDecision.Load))
         {
-            var results = plan.Select(p => p.Decision == ApplyDecision.AlreadyLoaded
-                ? new ApplyResultItem(p.Patch.Name, ApplyResultKind.AlreadyLoaded, null, $"{p.Patch.Name} is already loaded")
-                : new ApplyResultItem(p.Patch.Name, ApplyResultKind.Superseded, null, $"{p.Patch.Name} is superseded by the newer cumulative patch {p.SupersededBy}; not loaded"));
+            var results = plan.Select(NotLoaded).ToList();
+            foreach (var skipped in results.Where(r => r.Outcome == ApplyResultKind.Quarantined))
+            {
+                Report(skipped);
+            }
+
             startup.SetStatus(new StartupApplyStatus(StartupApplyPhase.Done, null, null, kernel.Release, [.. results]));
             StoreLog.ApplyStarted(logger, trigger, kernel.Release ?? "unknown", 0, installed.Count);
             return;
@@ -130,7 +134,7 @@ internal sealed class PatchApplier(
                 StoreLog.StoreProblem(logger, problem);
             }
 
-            var plan = ApplyPlan.For(installed, n => state.Current.Snapshot.FindPatch(n) is not null);
+            var plan = Plan(installed);
             var toLoad = plan.Count(p => p.Decision == ApplyDecision.Load);
             StoreLog.ApplyStarted(logger, trigger, release, toLoad, installed.Count);
             var results = new List<ApplyResultItem>();
@@ -144,13 +148,9 @@ internal sealed class PatchApplier(
             foreach (var planned in plan)
             {
                 context.Stop.ThrowIfCancellationRequested();
-                var result = planned.Decision switch
-                {
-                    ApplyDecision.AlreadyLoaded => new ApplyResultItem(planned.Patch.Name, ApplyResultKind.AlreadyLoaded, null, $"{planned.Patch.Name} is already loaded"),
-                    ApplyDecision.Superseded => new ApplyResultItem(planned.Patch.Name, ApplyResultKind.Superseded, null,
-                        $"{planned.Patch.Name} is superseded by the newer cumulative patch {planned.SupersededBy}; not loaded"),
-                    _ => await ApplyOneAsync(planned.Patch, $"{++index} of {toLoad}: ", context).ConfigureAwait(false),
-                };
+                var result = planned.Decision == ApplyDecision.Load
+                    ? await ApplyOneAsync(planned.Patch, $"{++index} of {toLoad}: ", context).ConfigureAwait(false)
+                    : NotLoaded(planned);
                 results.Add(result);
                 Report(result);
             }
@@ -172,6 +172,20 @@ internal sealed class PatchApplier(
             _applyGate.Release();
         }
     }
+
+    /// <summary>The plan for the running kernel's installed patches, with the quarantined ones held back.</summary>
+    private IReadOnlyList<PlannedApply> Plan(IEnumerable<InstalledPatchManifest> installed) =>
+        ApplyPlan.For(installed, n => state.Current.Snapshot.FindPatch(n) is not null, p => quarantine.Holding(p.Name, p.Sha256)?.Reason);
+
+    /// <summary>The result of a planned patch that is not loaded.</summary>
+    private static ApplyResultItem NotLoaded(PlannedApply planned) => planned.Decision switch
+    {
+        ApplyDecision.AlreadyLoaded => new ApplyResultItem(planned.Patch.Name, ApplyResultKind.AlreadyLoaded, null, $"{planned.Patch.Name} is already loaded"),
+        ApplyDecision.Quarantined => new ApplyResultItem(planned.Patch.Name, ApplyResultKind.Quarantined, ErrorReason.PatchQuarantined.Code,
+            $"{planned.Patch.Name} is not loaded: {planned.QuarantineReason}"),
+        _ => new ApplyResultItem(planned.Patch.Name, ApplyResultKind.Superseded, null,
+            $"{planned.Patch.Name} is superseded by the newer cumulative patch {planned.SupersededBy}; not loaded"),
+    };
 
     private async Task<ApplyResultItem> ApplyOneAsync(InstalledPatchManifest patch, string prefix, OperationContext context)
     {

@@ -17,7 +17,7 @@ public sealed class LpctlJsonOutputTests
         Assert.Equal(
             ["schemaVersion", "daemonVersion", "state", "startedAt", "uptimeSeconds", "kernel", "patchCount",
              "enabledPatchCount", "leftoverCount", "transition", "snapshotTime", "problems", "forcedModules",
-             "blockingTasks", "startupApply", "posture"],
+             "blockingTasks", "startupApply", "posture", "health"],
             Names(root));
         Assert.Equal(1, root.GetProperty("schemaVersion").GetInt32());
         Assert.Equal("0.1.0", root.GetProperty("daemonVersion").GetString());

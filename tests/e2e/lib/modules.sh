@@ -4,9 +4,9 @@
 # headers version, so a warm run does no compiling at all.
 #
 # Output directory (modules_dir KV), flat, every .ko stripped of debug info:
-#   lpdemo_{v1,v2,v3,v4,stack,refuse,sleeper,notlp}.ko         unsigned
-#   lpdemo_{v1,v2,v3,v4,stack,refuse,sleeper,notlp}.signed.ko  signed with the "trusted" key (the daemon trusts trusted.pem)
-#   lpdemo_{v1,v2,v3,v4,stack,refuse}.untrusted.ko              signed with the "untrusted" key
+#   lpdemo_{v1,v2,v3,v4,stack,refuse,warn,sleeper,notlp,noisy}.ko         unsigned
+#   lpdemo_{v1,v2,v3,v4,stack,refuse,warn,sleeper,notlp,noisy}.signed.ko  signed with the "trusted" key (the daemon trusts trusted.pem)
+#   lpdemo_{v1,v2,v3,v4,stack,refuse,warn}.untrusted.ko                   signed with the "untrusted" key
 #   lpdemo_v1.tampered.ko                           lpdemo_v1.signed.ko with one .modinfo byte changed afterwards
 #   lpdemo_v1.badvermagic{,.signed}.ko              vermagic release altered (same length), re-signed (trusted)
 #   lpdemo_v2.signed.ko.{zst,xz,gz}                 compressed signed module
@@ -15,8 +15,8 @@
 # Neither key is in the guest kernel's keyring: the kernel taints every one of these modules E, and rejects
 # all of them under module.sig_enforce=1. "Trusted" only means trusted by livepatchd.
 
-E2E_LIVEPATCHES=(lpdemo_v1 lpdemo_v2 lpdemo_v3 lpdemo_v4 lpdemo_stack lpdemo_refuse)
-E2E_ALL_MODULES=("${E2E_LIVEPATCHES[@]}" lpdemo_sleeper lpdemo_notlp)
+E2E_LIVEPATCHES=(lpdemo_v1 lpdemo_v2 lpdemo_v3 lpdemo_v4 lpdemo_stack lpdemo_refuse lpdemo_warn)
+E2E_ALL_MODULES=("${E2E_LIVEPATCHES[@]}" lpdemo_sleeper lpdemo_notlp lpdemo_noisy)
 
 # modules_dir KV: where the build for KV with the current sources lives (may not exist yet).
 modules_dir() {

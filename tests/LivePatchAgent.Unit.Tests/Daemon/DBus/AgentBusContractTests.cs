@@ -48,7 +48,7 @@ public sealed partial class AgentBusContractTests
     [Fact]
     public void The_signal_records_match_the_signal_table()
     {
-        AgentBusSignal[] all = [new PatchStateChangedSignal("a", "enabled"), new TransitionStalledSignal("a", 1, 2), new KernelChangedSignal("r")];
+        AgentBusSignal[] all = [new PatchStateChangedSignal("a", "enabled"), new TransitionStalledSignal("a", 1, 2), new KernelChangedSignal("r"), new KernelHealthReportSignal("warning", "p", "module", "alert", "s")];
 
         Assert.Equal(AgentBusContract.Signals.Keys.Order(), all.Select(s => s.Member).Order());
     }

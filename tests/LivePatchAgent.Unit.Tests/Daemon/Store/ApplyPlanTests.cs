@@ -112,3 +112,29 @@ public sealed class ApplyPlanTests
         Assert.Equal(expected, Describe(Plan(installed.OrderBy(m => m.Sha256, StringComparer.Ordinal))));
     }
 }
+
+public sealed class ApplyPlanQuarantineTests
+{
+    [Fact]
+    public void A_quarantined_cumulative_patch_is_held_back_and_the_last_known_good_one_loads_instead()
+    {
+        var plan = ApplyPlan.For(
+        [
+            For("lp_v3", Module("3"), replace: true, version: 3, minute: 1),
+            For("lp_v4", Module("4"), replace: true, version: 4, minute: 2),
+        ], _ => false, p => p.Name == "lp_v4" ? "quarantined for a kernel warning" : null);
+
+        Assert.Equal("lp_v3", Assert.Single(plan, p => p.Decision == ApplyDecision.Load).Patch.Name);
+        var held = Assert.Single(plan, p => p.Decision == ApplyDecision.Quarantined);
+        Assert.Equal("lp_v4", held.Patch.Name);
+        Assert.Equal("quarantined for a kernel warning", held.QuarantineReason);
+    }
+
+    [Fact]
+    public void A_quarantined_patch_that_is_loaded_anyway_is_only_already_loaded()
+    {
+        var plan = ApplyPlan.For([For("lp_a", Module("a"))], n => n == "lp_a", _ => "quarantined");
+
+        Assert.Equal(ApplyDecision.AlreadyLoaded, Assert.Single(plan).Decision);
+    }
+}
