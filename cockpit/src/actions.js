@@ -22,8 +22,9 @@ export function describeFailure(stdout, stderr, fallback) {
 }
 
 /**
- * Runs lpctl -o json ARGS as the administrator. Resolves with {ok, document, reason, message, exitStatus}:
- * a failed operation is a result to show, not an exception.
+ * Runs lpctl -o json ARGS as the administrator. Resolves with {ok, forced, document, reason, message, exitStatus}:
+ * a failed operation is a result to show, not an exception. Exit 5 is an operation that completed only because its
+ * transition was forced (lpctl(1), EXIT STATUS).
  */
 export function lpctl(args) {
     // stdout is gathered by stream(): a failed process hands its error, not its output, to catch().
@@ -41,6 +42,15 @@ export function lpctl(args) {
                 return { ok: true, exitStatus: 0, document, reason: "", message: "" };
             })
             .catch(error => {
+                if (error.exit_status === 5) {
+                    let document = null;
+                    try {
+                        document = JSON.parse(stdout);
+                    } catch (e) {
+                        // Shown without its details.
+                    }
+                    return { ok: true, forced: true, exitStatus: 5, document, reason: "", message: "" };
+                }
                 const failure = describeFailure(stdout, error.message, error.problem);
                 return { ok: false, exitStatus: error.exit_status ?? null, ...failure };
             });

@@ -68,14 +68,19 @@ export function connect(onChange) {
                 .then(([patches]) => patches.map(([name, patchState, enabled, transition, functions]) =>
                     ({ name, state: patchState, enabled, transition, functions })));
 
-    const readHistory = () =>
+    // The bus policy lets only root read the journal; a session that was denied once is not asked again.
+    let historyDenied = null;
+    const readHistory = () => historyDenied ? Promise.resolve({ history: [], historyError: historyDenied }) :
         client.call(OBJECT_PATH, INTERFACE, "GetHistory", [20])
                 .then(([rows]) => ({
                     history: rows.map(([startedAt, operation, patch, outcome, reason, message, caller]) =>
                         ({ startedAt, operation, patch, outcome, reason, message, caller })),
                     historyError: null,
                 }))
-                .catch(error => ({ history: [], historyError: error }));
+                .catch(error => {
+                    if (error.name === "org.freedesktop.DBus.Error.AccessDenied") historyDenied = error;
+                    return { history: [], historyError: error };
+                });
 
     // Reads everything again; an older read that finishes late is dropped.
     const refresh = () => {

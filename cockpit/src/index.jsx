@@ -377,8 +377,10 @@ function Outcome({ outcome, onClose }) {
         ? (doc.result && doc.result.message) || (doc.operation && doc.operation.message) || _("done")
         : result.message;
     return (
-        <Alert id="outcome" isInline variant={result.ok ? "success" : "danger"} aria-live="polite"
-               title={result.ok ? cockpit.format(_("$0 succeeded"), title) : cockpit.format(_("$0 failed"), title)}
+        <Alert id="outcome" isInline variant={!result.ok ? "danger" : result.forced ? "warning" : "success"} aria-live="polite"
+               title={!result.ok ? cockpit.format(_("$0 failed"), title)
+                   : result.forced ? cockpit.format(_("$0 completed by force: plan a reboot"), title)
+                       : cockpit.format(_("$0 succeeded"), title)}
                actionClose={<Button variant="plain" aria-label={_("Close the message")} onClick={onClose}>×</Button>}>
             <p id="outcome-message">{message}</p>
             {result.reason && <p id="outcome-reason">{_("Reason")}: <code>{result.reason}</code></p>}

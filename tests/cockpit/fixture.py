@@ -4,6 +4,8 @@ The same layout as tests/LivePatchAgent.Testing/SysfsFixture.cs (kernel 6.1: obj
 stand-in for the kernel's side of the writes livepatchd makes, so that unload, revert and force complete:
   - writing 0 to a patch's "enabled" starts its unpatching transition, which ends a moment later with the patch
     directory and its module gone (a revert of a patching transition is the same write);
+  - writing 1 to "enabled" during an unpatching transition (a revert of an unload) reverses it: a moment later the
+    patch is enabled and out of transition again;
   - writing 1 to "force" ends the running transition at once: every task takes the target state.
 livepatchd then calls delete_module on the real kernel, which answers ENOENT for these made-up names: gone.
 """
@@ -94,6 +96,13 @@ class Fixture:
         self.write(f"proc/{pid}/stat", f"{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n")
         self.write(f"proc/{pid}/cgroup", "0::/system.slice/test.service\n")
 
+    def start_unpatch(self, name):
+        """An unload in progress (as if another tool had written 0 to enabled): it runs until something ends it."""
+        with self._lock:
+            self._enabled[name] = False
+            self.set_transition(name, True)
+            self.write(f"sys/kernel/livepatch/{name}/enabled", "0\n")
+
     def remove_task(self, pid):
         shutil.rmtree(self.path(f"proc/{pid}"), ignore_errors=True)
 
@@ -113,11 +122,12 @@ class Fixture:
         self._stop.set()
 
     def _simulate(self):
-        pending = {}
+        removals, reversals = {}, {}
         while not self._stop.wait(0.05):
             with self._lock:
-                names = list(self._enabled)
-            for name in names:
+                names = list(self._enabled.items())
+            now = time.monotonic()
+            for name, was_enabled in names:
                 base = f"sys/kernel/livepatch/{name}"
                 enabled = self.read(f"{base}/enabled")
                 if enabled is None:
@@ -127,15 +137,25 @@ class Fixture:
                     self.set_transition(name, False)
                     for pid in self._tasks():
                         self.set_task_state(pid, 1 if enabled == "1" else 0)
-                if enabled == "0" and self._enabled.get(name) and name not in pending:
+                if enabled == "0" and was_enabled and name not in removals:
                     # An unpatch (or the reversal of a patching transition) starts now and ends 300 ms later.
                     self.set_transition(name, True)
-                    pending[name] = time.monotonic() + 0.3
-            for name, due in list(pending.items()):
-                if time.monotonic() >= due:
-                    del pending[name]
+                    removals[name] = now + 0.3
+                elif enabled == "1" and not was_enabled and name not in reversals:
+                    # The reversal of an unpatching transition.
+                    self._enabled[name] = True
+                    reversals[name] = now + 0.3
+            for name, due in list(reversals.items()):
+                if now >= due:
+                    del reversals[name]
                     for pid in self._tasks():
-                        self.set_task_state(pid, 0)
+                        self.set_task_state(pid, -1)
+                    self.set_transition(name, False)
+            for name, due in list(removals.items()):
+                if now >= due:
+                    del removals[name]
+                    for pid in self._tasks():
+                        self.set_task_state(pid, -1)
                     self.remove_patch(name)
 
     def cleanup(self):

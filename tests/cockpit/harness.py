@@ -67,6 +67,8 @@ class Stack:
         self.dir = tempfile.mkdtemp(prefix="lpc-")
         os.chmod(self.dir, 0o755)
         self.fixture = Fixture(os.path.join(self.dir, "host"))
+        self.state_dir = os.path.join(self.dir, "state")
+        os.makedirs(self.state_dir)
         self.processes = []
         self.logs = []
 
@@ -97,8 +99,6 @@ class Stack:
         wait_for(lambda: os.path.exists(self.bus_socket), what="the private bus")
 
         # The daemon, on the fixture tree, with a stall after 2 s that nobody resolves.
-        self.state_dir = os.path.join(self.dir, "state")
-        os.makedirs(self.state_dir)
         self.api_socket = os.path.join(self.dir, "livepatchd.sock")
         daemon_config = os.path.join(self.dir, "livepatchd.json")
         with open(daemon_config, "w") as f:
