@@ -97,6 +97,7 @@ $(BUILDDIR)/systemd/%: systemd/%.in Makefile
 cockpit: $(COCKPIT_DIST)/index.js ## The web console page: npm ci (lockfile) and the esbuild bundle into artifacts/build/cockpit
 
 $(COCKPIT_DIST)/index.js: cockpit/package.json cockpit/package-lock.json cockpit/build.mjs cockpit/index.html cockpit/manifest.json $(wildcard cockpit/src/*)
+	@command -v node > /dev/null && command -v npm > /dev/null || { echo "cockpit: node and npm (node 20 or later) build the page; they are missing" >&2; exit 1; }
 	cd cockpit && npm ci --no-audit --no-fund --loglevel=error
 	OUTDIR=$(COCKPIT_DIST) node cockpit/build.mjs
 

@@ -23,12 +23,16 @@ export DEBIAN_FRONTEND=noninteractive
 # python3-grpc-tools, whose bundled protoc 3.5.1 rejects proto3 `optional`), its well-known types (libprotobuf-dev),
 # the Python gRPC plugin (protobuf-compiler-grpc) and runtime (python3-grpcio, python3-protobuf).
 # libnss-wrapper gives a test daemon a group that exists only through NSS (DaemonAuthorizationTests).
+# The web console tests (tests/cockpit, make cockpit-check): Debian's Cockpit (cockpit-ws serves, cockpit-bridge is
+# the session), headless chromium driven by chromium-driver through python3-selenium. Building the page needs node
+# and npm (node 20 or later, not from apt: Debian 12's nodejs is 18), which the machine provides.
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
   pandoc dpkg dpkg-dev fakeroot lintian rpm zlib1g-dev
   debootstrap e2fsprogs qemu-utils
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
+  cockpit-ws cockpit-bridge chromium chromium-driver python3-selenium
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed

@@ -283,7 +283,7 @@ function Checks({ checks }) {
                     <tr key={c.name} className="pf-v6-c-table__tr">
                         <th className="pf-v6-c-table__th" scope="row">{c.name}</th>
                         <td className="pf-v6-c-table__td">
-                            <Label color={c.result === "pass" ? "green" : c.result === "fail" ? "red" : "grey"}>{c.result}</Label>
+                            <Label color={c.result.startsWith("pass") ? "green" : c.result.startsWith("fail") ? "red" : "grey"}>{c.result}</Label>
                         </td>
                         <td className="pf-v6-c-table__td">{c.detail}{c.reason ? ` (${c.reason})` : ""}</td>
                     </tr>

@@ -74,6 +74,13 @@ class Page:
     def click(self, css):
         self.wait_css(css).click()
 
+    def dismiss(self):
+        """Closes the outcome of an earlier action, if one is shown."""
+        button = self.find("#outcome button")
+        if button:
+            button.click()
+            self.wait_gone("#outcome")
+
     def mark(self):
         """Puts a marker in the page's window: it survives until the page reloads."""
         self.driver.execute_script("window.lpTestMarker = 'no-reload'")
@@ -139,6 +146,7 @@ def test_a_transition_starts_stalls_and_ends_live(stack, admin, user):
 
 def test_revert_of_an_unload_runs_and_its_outcome_shows(stack, admin, user):
     # An unload in progress, held by a task in the patched function; the page's Revert leaves the patch enabled.
+    admin.dismiss()
     admin.mark()
     stack.fixture.add_task(4400, "meminfo-reader", 1, ["[<0>] meminfo_proc_show+0x10/0x90", "[<0>] seq_read_iter+0x1/0x2"])
     stack.fixture.start_unpatch("lp_meminfo")
@@ -157,6 +165,7 @@ def test_revert_of_an_unload_runs_and_its_outcome_shows(stack, admin, user):
 
 
 def test_a_daemon_error_shows_its_reason(stack, admin, user):
+    admin.dismiss()
     admin.wait_text(admin.row("lp_pinned") + " .patch-state", "forced (reboot to unload)")
     admin.click(admin.row("lp_pinned") + " button.unload")
     admin.wait_text("#outcome", "failed", timeout=30)
@@ -167,6 +176,7 @@ def test_a_daemon_error_shows_its_reason(stack, admin, user):
 
 
 def test_force_asks_first_and_says_what_it_costs(stack, admin, user):
+    admin.dismiss()
     stack.fixture.add_task(4343, "lpdemo-sleep", 0, SLEEPER_STACK)
     stack.fixture.add_patch("lp_stuck", [SLEEPER], transition=True)
     admin.wait_text("#transition", "Transition of lp_stuck is stalled", timeout=LIVE + 2)
@@ -198,6 +208,7 @@ def test_force_asks_first_and_says_what_it_costs(stack, admin, user):
 
 
 def test_verify_shows_every_check_of_an_uploaded_module(stack, admin, user):
+    admin.dismiss()
     module = os.path.join(stack.dir, "not_a_patch.ko")
     with open(module, "wb") as f:
         f.write(b"this is not an ELF file\n" * 8)
@@ -206,7 +217,8 @@ def test_verify_shows_every_check_of_an_uploaded_module(stack, admin, user):
     admin.wait_text("#verify-result", "failed verification")
     checks = admin.driver.find_elements(By.CSS_SELECTOR, "#verify-checks tbody tr")
     assert len(checks) >= 1, "no check shown"
-    assert "fail" in admin.text("#verify-checks")
+    assert "failed" in admin.text("#verify-checks")
+    assert "not an ELF file" in admin.text("#verify-checks")
     assert admin.find("#install-now") is None, "a module that failed verification can be installed"
     admin.shot("web-console-verify.png")
 
