@@ -85,7 +85,7 @@ public sealed class AgentBusModelTests
         var update = model.Apply(View([], AgentState.Degraded, degraded: ["posture: feed unreadable"]), T0.AddSeconds(1));
 
         Assert.Equal(["LastError", "DegradedReasons", "UpdatedAt"], update.ChangedProperties.Select(p => p.Name));
-        Assert.Equal(["posture: feed unreadable"], update.State.DegradedReasons);
+        Assert.Equal(["posture: feed unreadable"], update.State.DegradedReasons.AsEnumerable());
         Assert.Equal("posture: feed unreadable", update.State.LastError);
     }
 
