@@ -342,6 +342,11 @@ function InstallCard({ busy, run }) {
                             </Button>
                         </FlexItem>
                         <FlexItem>
+                            <Button id="install-only" variant="secondary" isDisabled={busy} onClick={() => finish(["install", staged.path])}>
+                                {_("Install (applied at the next start)")}
+                            </Button>
+                        </FlexItem>
+                        <FlexItem>
                             <Button id="load-only" variant="secondary" isDisabled={busy} onClick={() => finish(["load", staged.path])}>
                                 {_("Load only (until reboot)")}
                             </Button>

@@ -15,32 +15,9 @@ from fixture import BOOT_ID, Fixture
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <!-- The default policy of /usr/share/dbus-1/system.conf. -->
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <!-- The policy livepatchd ships. -->
-  <include>{policy}</include>
-</busconfig>
-"""
+# The private bus's configuration, shared with the integration tests' DBusTestBus.
+TEST_DATA = os.path.join(REPO, "tests/LivePatchAgent.Testing/TestData")
+BUS_CONFIG = os.path.join(TEST_DATA, "private-system-bus.conf.in")
 
 
 def free_port():
@@ -93,13 +70,18 @@ class Stack:
         self.bus_socket = os.path.join(self.dir, "bus.sock")
         self.bus_address = f"unix:path={self.bus_socket}"
         config = os.path.join(self.dir, "bus.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.bus_socket, policy=os.path.join(REPO, "systemd/dbus-1/org.livepatchd.Agent1.conf")))
+        with open(BUS_CONFIG) as template, open(config, "w") as f:
+            f.write(template.read().replace("@SOCKET@", self.bus_socket)
+                    .replace("@POLICY@", os.path.join(REPO, "systemd/dbus-1/org.livepatchd.Agent1.conf")))
         self._spawn("dbus-daemon", ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"])
         wait_for(lambda: os.path.exists(self.bus_socket), what="the private bus")
 
         # The daemon, on the fixture tree, with a stall after 2 s that nobody resolves.
         self.api_socket = os.path.join(self.dir, "livepatchd.sock")
+        # The signer of the committed test modules (TestData/README.md) is the one trusted certificate.
+        trusted = os.path.join(self.dir, "trusted.d")
+        os.makedirs(trusted)
+        shutil.copy(os.path.join(TEST_DATA, "trusted.pem"), trusted)
         daemon_config = os.path.join(self.dir, "livepatchd.json")
         with open(daemon_config, "w") as f:
             f.write("{}\n")
@@ -109,7 +91,7 @@ class Stack:
             "--socket", self.api_socket, "--state-dir", self.state_dir, f"DBus:Address={self.bus_address}",
             "Watch:IdleInterval=00:00:00.100", "Watch:TransitionInterval=00:00:00.050",
             "Transitions:StallAfter=00:00:02", "Transitions:ResolveAfter=00:30:00", "Transitions:OnStall=None",
-            "Apply:AtStartup=false",
+            "Apply:AtStartup=false", f"Verification:TrustedCertificatesDir={trusted}",
         ])
         wait_for(lambda: subprocess.run(
             ["busctl", f"--address={self.bus_address}", "status", "org.livepatchd.Agent1"],

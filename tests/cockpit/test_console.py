@@ -14,6 +14,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 from harness import Stack, browser, wait_for  # noqa: E402
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -88,8 +89,10 @@ class Page:
     def still_marked(self):
         return self.driver.execute_script("return window.lpTestMarker") == "no-reload"
 
-    def shot(self, name):
-        """The whole shell, with the page in it."""
+    def shot(self, name, show=None):
+        """The whole shell, with the page in it, scrolled to the element show when given."""
+        if show:
+            self.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", show)
         self.driver.switch_to.default_content()
         self.driver.save_screenshot(os.path.join(self.screenshots, name))
         self._enter()
@@ -220,7 +223,25 @@ def test_verify_shows_every_check_of_an_uploaded_module(stack, admin, user):
     assert "failed" in admin.text("#verify-checks")
     assert "not an ELF file" in admin.text("#verify-checks")
     assert admin.find("#install-now") is None, "a module that failed verification can be installed"
-    admin.shot("web-console-verify.png")
+    admin.shot("web-console-verify.png", show="#install")
+
+
+def test_a_signed_module_passes_every_check_and_installs(stack, admin, user):
+    # lpdemo_v1.signed.ko: built for 6.1.0-56-amd64 (the fixture's release), signed by the trusted test key.
+    admin.dismiss()
+    admin.wait_css("#upload").send_keys(os.path.join(harness.TEST_DATA, "lpdemo_v1.signed.ko"))
+    admin.wait_text("#verify-result", "passed every check", timeout=30)
+    text = admin.text("#verify-checks")
+    for check in ("elf", "livepatch", "kernel-release", "signature"):
+        assert check in text, f"the check {check} is not shown: {text}"
+    assert "failed" not in text, text
+    admin.shot("web-console-verify-passed.png", show="#install")
+    admin.click("#install-only")
+    admin.wait_text("#outcome", "Install succeeded", timeout=30)
+    admin.wait_text("#history", "install")
+    installed = stack.lpctl("-o", "json", "list", "--installed")
+    assert "lpdemo_v1" in installed.stdout, installed.stdout + installed.stderr
+    assert admin.find("#verify-checks") is None, "the checks of the installed file are still shown"
 
 
 def test_the_page_works_with_the_keyboard(stack, admin, user):
@@ -260,6 +281,7 @@ TESTS = [
     test_a_daemon_error_shows_its_reason,
     test_force_asks_first_and_says_what_it_costs,
     test_verify_shows_every_check_of_an_uploaded_module,
+    test_a_signed_module_passes_every_check_and_installs,
     test_the_page_works_with_the_keyboard,
     test_a_user_without_admin_rights_sees_state_and_no_actions,
 ]
