@@ -30,6 +30,11 @@ SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
 DBUSPOLICYDIR ?= $(DATADIR)/dbus-1/system.d
 BASHCOMPDIR   ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR    ?= $(DATADIR)/zsh/vendor-completions
+# The web console page (cockpit-livepatchd): Cockpit finds pages in $XDG_DATA_DIRS/cockpit/<name>.
+COCKPITDIR    ?= $(DATADIR)/cockpit/livepatch
+# The built page (npm ci + esbuild, docs/web-console.md); npm keeps its downloads outside the clone.
+COCKPIT_DIST  := $(BUILDDIR)/cockpit
+export npm_config_cache ?= $(HOME)/.cache/livepatchagent/npm
 # Must equal the daemon's Api:SocketPath default; SystemdUnitFileTests checks the generated socket unit.
 SOCKET_PATH   := /run/livepatchd/livepatchd.sock
 
@@ -40,7 +45,7 @@ export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 .PHONY: help setup build test publish run e2e demo check clean fuzz units man install deb rpm packages
-.PHONY: bench bench-load readme
+.PHONY: bench bench-load readme cockpit install-cockpit cockpit-check
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -73,7 +78,7 @@ bench: publish ## Benchmarks (lpctl vs hello-world, READY, idle RSS/CPU, snapsho
 bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s on a changing fixture tree (ARGS="--duration 10")
 	bash bench/load/run.sh --bin $(BIN) $(ARGS)
 
-check: setup build test e2e readme ## Everything CI runs: setup, build, unit + integration tests, publish, e2e, the README's commands
+check: setup build test e2e cockpit-check readme ## Everything CI runs: setup, build, unit + integration tests, publish, e2e, web console, the README's commands
 
 readme: publish ## The README's two commands as a newcomer runs them: make run answers lpctl status; setup with empty apt lists
 	bash tests/readme/run.sh
@@ -88,6 +93,21 @@ $(BUILDDIR)/systemd/%: systemd/%.in Makefile
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SOCKET_PATH@|$(SOCKET_PATH)|g' $< > $@.tmp
 	@if grep -n '@[A-Z_]*@' $@.tmp; then echo "units: unfilled placeholder in $<" >&2; rm -f $@.tmp; exit 1; fi
 	mv $@.tmp $@
+
+cockpit: $(COCKPIT_DIST)/index.js ## The web console page: npm ci (lockfile) and the esbuild bundle into artifacts/build/cockpit
+
+$(COCKPIT_DIST)/index.js: cockpit/package.json cockpit/package-lock.json cockpit/build.mjs cockpit/index.html cockpit/manifest.json $(wildcard cockpit/src/*)
+	@command -v node > /dev/null && command -v npm > /dev/null || { echo "cockpit: node and npm (node 20 or later) build the page; they are missing" >&2; exit 1; }
+	cd cockpit && npm ci --no-audit --no-fund --loglevel=error
+	OUTDIR=$(COCKPIT_DIST) node cockpit/build.mjs
+
+install-cockpit: ## Install the built page into DESTDIR$(COCKPITDIR) (the cockpit-livepatchd package; run make cockpit first)
+	@test -f $(COCKPIT_DIST)/index.js || { echo "install-cockpit: $(COCKPIT_DIST) is not built; run make cockpit" >&2; exit 1; }
+	install -D -m 0644 -t $(DESTDIR)$(COCKPITDIR) $(COCKPIT_DIST)/manifest.json $(COCKPIT_DIST)/index.html \
+	  $(COCKPIT_DIST)/index.js $(COCKPIT_DIST)/index.css
+
+cockpit-check: publish deb ## Browser tests of the web console: real cockpit-ws + chromium on the packaged page (tests/cockpit)
+	bash tests/cockpit/run.sh --bin $(BIN) --deb $(PKGDIR)/cockpit-livepatchd_$(VERSION)-$(DEB_REVISION)_all.deb
 
 man: $(MANPAGES) ## The man pages, rendered from docs/man/*.md with pandoc (into artifacts/build/man)
 
@@ -117,10 +137,10 @@ install: $(BIN)/livepatchd $(BIN)/lpctl $(UNITS) $(MANPAGES) ## Install into DES
 	install -D -m 0644 packaging/prometheus/livepatchd.rules.yml $(DESTDIR)$(DATADIR)/livepatchd/prometheus/livepatchd.rules.yml
 	install -D -m 0644 packaging/grafana/livepatchd-fleet.json $(DESTDIR)$(DATADIR)/livepatchd/grafana/livepatchd-fleet.json
 
-deb: $(BIN)/livepatchd $(BIN)/lpctl ## Debian package into artifacts/packages (then lintian; see docs/packaging.md)
+deb: $(BIN)/livepatchd $(BIN)/lpctl $(COCKPIT_DIST)/index.js ## Debian packages (livepatchd, cockpit-livepatchd) into artifacts/packages (then lintian; see docs/packaging.md)
 	bash packaging/deb/build.sh $(VERSION) $(PKGDIR)
 
-rpm: $(BIN)/livepatchd $(BIN)/lpctl ## RPM package into artifacts/packages (rpmbuild -bb packaging/rpm/livepatchd.spec)
+rpm: $(BIN)/livepatchd $(BIN)/lpctl $(COCKPIT_DIST)/index.js ## RPM package into artifacts/packages (rpmbuild -bb packaging/rpm/livepatchd.spec)
 	bash packaging/rpm/build.sh $(VERSION) $(PKGDIR)
 
 packages: deb rpm ## Both packages

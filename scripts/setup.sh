@@ -25,6 +25,9 @@ export DEBIAN_FRONTEND=noninteractive
 # libnss-wrapper gives a test daemon a group that exists only through NSS (DaemonAuthorizationTests).
 # The metrics (docs/metrics.md): prometheus brings promtool (check metrics, check/test rules) and the server, and
 # prometheus-node-exporter the textfile collector; the integration tests run both on loopback ports of their own.
+# The web console tests (tests/cockpit, make cockpit-check): Debian's Cockpit (cockpit-ws serves, cockpit-bridge is
+# the session), headless chromium driven by chromium-driver through python3-selenium. Building the page needs node
+# and npm (node 20 or later, not from apt: Debian 12's nodejs is 18), which the machine provides.
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
@@ -32,6 +35,7 @@ packages=(
   debootstrap e2fsprogs qemu-utils
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
   prometheus prometheus-node-exporter
+  cockpit-ws cockpit-bridge chromium chromium-driver python3-selenium
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# build.sh VERSION OUTDIR: the livepatchd .deb from the published binaries (artifacts/bin), then lintian.
+# build.sh VERSION OUTDIR: the livepatchd .deb from the published binaries (artifacts/bin), and the
+# cockpit-livepatchd .deb (Architecture: all) from the built web console page (artifacts/build/cockpit, make
+# cockpit), then lintian on both.
 #
 # A binary package assembled with dpkg-deb from `make install DESTDIR=... PREFIX=/usr`, not a Debian source
 # package: the binaries are Native AOT builds that `make publish` has made and tested already. The maintainer
@@ -54,6 +56,28 @@ if ! command -v lintian > /dev/null; then
   echo "deb: lintian is not installed (run scripts/setup.sh); the package is not checked" >&2
   exit 1
 fi
+
+# cockpit-livepatchd: the page in /usr/share/cockpit/livepatch, where Cockpit looks for it.
+croot=$work/cockpit-root
+make -s install-cockpit DESTDIR="$croot" PREFIX=/usr
+cdoc=$croot/usr/share/doc/cockpit-livepatchd
+install -d -m 0755 "$cdoc"
+install -m 0644 "$here/cockpit-copyright" "$cdoc/copyright"
+sed -e "s|@VERSION@|$version-$revision|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@DATE@|$date|" \
+  -e "s|^livepatchd |cockpit-livepatchd |" "$here/changelog" | gzip -9n > "$cdoc/changelog.Debian.gz"
+install -d -m 0755 "$croot/DEBIAN"
+sed -e "s|@VERSION@|$version-$revision|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@HOMEPAGE@|$homepage|" \
+  -e "s|@INSTALLED_SIZE@|$(du -sk --exclude=DEBIAN "$croot" | cut -f1)|" "$here/cockpit-control.in" > "$croot/DEBIAN/control"
+(cd "$croot" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$croot/DEBIAN/md5sums"
+chmod 0644 "$croot/DEBIAN/md5sums"
+cdeb=$outdir/cockpit-livepatchd_${version}-${revision}_all.deb
+dpkg-deb --root-owner-group -Zxz --build "$croot" "$cdeb" > /dev/null
+echo "deb: $cdeb ($(du -h "$cdeb" | cut -f1))"
+
 # --fail-on error: warnings are listed (and justified in docs/packaging.md) but do not fail the build.
-lintian --info --display-level '>=pedantic' --fail-on error "$deb" | tee "$outdir/lintian.txt"
-echo "deb: lintian: $(grep -c '^E: ' "$outdir/lintian.txt" || true) error(s), $(grep -c '^W: ' "$outdir/lintian.txt" || true) warning(s), $(grep -c '^[IP]: ' "$outdir/lintian.txt" || true) info/pedantic"
+for package in "$deb" "$cdeb"; do
+  report=$outdir/lintian.txt
+  [ "$package" = "$deb" ] || report=$outdir/lintian-cockpit.txt
+  lintian --info --display-level '>=pedantic' --fail-on error "$package" | tee "$report"
+  echo "deb: lintian $(basename "$package"): $(grep -c '^E: ' "$report" || true) error(s), $(grep -c '^W: ' "$report" || true) warning(s), $(grep -c '^[IP]: ' "$report" || true) info/pedantic"
+done

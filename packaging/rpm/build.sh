@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build.sh VERSION OUTDIR: the livepatchd RPM from the published binaries, with rpmbuild -bb.
+# build.sh VERSION OUTDIR: the livepatchd RPM from the published binaries, and its cockpit-livepatchd subpackage
+# (noarch) from the built web console page, with rpmbuild -bb.
 # Works on Debian too (the rpm package): the spec needs no build dependencies, and defines the systemd
 # scriptlet macros itself where systemd-rpm-macros is missing.
 set -euo pipefail
@@ -17,7 +18,7 @@ fi
 # --nodeps: build requirements are checked against the rpm database, which is empty on Debian.
 rpmbuild -bb --nodeps --quiet "${defines[@]}" "$repo/packaging/rpm/livepatchd.spec"
 mkdir -p "$outdir"
-for f in "$top"/RPMS/*/livepatchd-*.rpm; do
+for f in "$top"/RPMS/*/livepatchd-*.rpm "$top"/RPMS/*/cockpit-livepatchd-*.rpm; do
   cp "$f" "$outdir/"
   echo "rpm: $outdir/$(basename "$f") ($(du -h "$f" | cut -f1))"
 done

@@ -143,6 +143,7 @@ public sealed class DBusInterfaceTests : IAsyncLifetime
             {
                 "" => [],
                 "s" => ["s", "lpdemo_v1"],
+                "u" => ["u", "10"],
                 _ => throw new InvalidOperationException($"add sample arguments for {method.Name}({method.In})"),
             };
             var run = await _bus.BusctlAsync(["--json=short", "call", DBusTestBus.Name, DBusTestBus.ObjectPath, DBusTestBus.Interface, method.Name, .. args]);

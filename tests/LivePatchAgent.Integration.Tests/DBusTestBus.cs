@@ -127,40 +127,11 @@ internal sealed class DBusTestBus : IAsyncDisposable
         }
     }
 
-    private string Configuration()
-    {
-        var policy = RepositoryFile("systemd/dbus-1/org.livepatchd.Agent1.conf");
-        return $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>system</type>
-              <listen>unix:path={SocketPath}</listen>
-              <auth>EXTERNAL</auth>
-              <!-- The default policy of /usr/share/dbus-1/system.conf. -->
-              <policy context="default">
-                <allow user="*"/>
-                <deny own="*"/>
-                <deny send_type="method_call"/>
-                <allow send_type="signal"/>
-                <allow send_requested_reply="true" send_type="method_return"/>
-                <allow send_requested_reply="true" send_type="error"/>
-                <allow receive_type="method_call"/>
-                <allow receive_type="method_return"/>
-                <allow receive_type="error"/>
-                <allow receive_type="signal"/>
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-              </policy>
-              <policy user="root">
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-              </policy>
-              <!-- The policy livepatchd ships. -->
-              <include>{policy}</include>
-            </busconfig>
-            """;
-    }
+    /// <summary>The system bus's default policy plus ours (TestData/private-system-bus.conf.in, shared with tests/cockpit).</summary>
+    private string Configuration() =>
+        File.ReadAllText(TestData.PathOf("private-system-bus.conf.in"))
+            .Replace("@SOCKET@", SocketPath, StringComparison.Ordinal)
+            .Replace("@POLICY@", RepositoryFile("systemd/dbus-1/org.livepatchd.Agent1.conf"), StringComparison.Ordinal);
 
     public static string RepositoryFile(string relative)
     {

@@ -661,8 +661,7 @@ internal static class ProtoMapper
             Sha256 = operation.Sha256 ?? string.Empty,
             CallerComm = started?.Comm ?? string.Empty,
             Caller = started?.Caller ?? string.Empty,
-            // Lines written before operations had results say "ok" and "timeout"; show today's words.
-            Outcome = OperationResult.ParseWord(finished?.Outcome) is { } kind ? OperationResult.Word(kind) : finished?.Outcome ?? string.Empty,
+            Outcome = JournalHistory.OutcomeOf(finished),
             Reason = finished?.Reason ?? string.Empty,
             Message = finished?.Message ?? string.Empty,
             KernelState = finished?.KernelState ?? string.Empty,

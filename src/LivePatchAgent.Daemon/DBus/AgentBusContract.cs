@@ -22,6 +22,7 @@ internal static class AgentBusContract
     {
         ["GetPatches"] = (string.Empty, "a(ssbbu)"),
         ["GetPatch"] = ("s", "a{sv}"),
+        ["GetHistory"] = ("u", "a(tssssss)"),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The signals: name → signature.</summary>

@@ -97,6 +97,9 @@ internal static class AgentBusProperties
         AgentBusProperty.String("HighestOpenSeverity", s => s.HighestOpenSeverity),
         AgentBusProperty.UInt32("FixedLiveCveCount", s => s.FixedLiveCveCount),
         AgentBusProperty.String("EffectiveKernelVersion", s => s.EffectiveKernelVersion),
+        AgentBusProperty.String("KernelLockdown", s => s.KernelLockdown),
+        AgentBusProperty.String("SignatureEnforcement", s => s.SignatureEnforcement),
+        AgentBusProperty.Strings("DegradedReasons", s => s.DegradedReasons),
         AgentBusProperty.UInt64("UpdatedAt", s => UnixMicroseconds(s.UpdatedAt)),
     ];
 

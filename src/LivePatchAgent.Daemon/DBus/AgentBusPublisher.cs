@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using LivePatchAgent.Core.State;
 using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Linux.Sysfs;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -21,6 +22,7 @@ internal sealed class AgentBusPublisher : BackgroundService
     public static readonly TimeSpan FirstAttemptTimeout = TimeSpan.FromSeconds(1);
 
     private readonly StateStore _store;
+    private readonly AuditJournal _journal;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly KernelSnapshotReader _reader;
@@ -34,12 +36,13 @@ internal sealed class AgentBusPublisher : BackgroundService
     private DBusConnection? _connection;
     private bool _reportedUnavailable;
 
-    public AgentBusPublisher(StateStore store, KernelSnapshotReader reader, IOptions<DBusOptions> options, DBusReconnectPolicy policy, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public AgentBusPublisher(StateStore store, AuditJournal journal, KernelSnapshotReader reader, IOptions<DBusOptions> options, DBusReconnectPolicy policy, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _store = store;
+        _journal = journal;
         _reader = reader;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
@@ -53,7 +56,7 @@ internal sealed class AgentBusPublisher : BackgroundService
     {
         // The kernel watcher starts first and takes the first snapshot, so Current is there.
         _model = new AgentBusModel(_store.Current, DaemonHost.Version, _timeProvider.GetUtcNow());
-        _object = new AgentObject(_model, _reader, _timeProvider, _loggerFactory.CreateLogger<AgentObject>());
+        _object = new AgentObject(_model, _journal, _reader, _timeProvider, _loggerFactory.CreateLogger<AgentObject>());
         _store.Changed += OnStateChanged;
 
         // One short attempt, so that on a healthy system READY=1 also means "the name is on the bus". A missing bus

@@ -41,9 +41,18 @@ internal sealed record AgentBusState
 
     public required ulong TaintMask { get; init; }
 
+    /// <summary>The kernel's lockdown mode (none, integrity, confidentiality); "" when unknown.</summary>
+    public string KernelLockdown { get; init; } = string.Empty;
+
+    /// <summary>Whether the kernel enforces module signatures: "enforced", "off"; "" when unknown.</summary>
+    public string SignatureEnforcement { get; init; } = string.Empty;
+
     public required string TaintFlags { get; init; }
 
     public required string LastError { get; init; }
+
+    /// <summary>Every reason the daemon is degraded for, in the store's order; empty when it is not.</summary>
+    public ImmutableArray<string> DegradedReasons { get; init; } = [];
 
     /// <summary>Open CVE advisories for the running kernel package (0 without a posture).</summary>
     public uint OpenCveCount { get; init; }
@@ -82,7 +91,10 @@ internal sealed record AgentBusState
             ForcedPatches = [.. view.ForcedModules.Order(StringComparer.Ordinal)],
             TaintMask = kernel.Taint?.Value ?? 0,
             TaintFlags = kernel.Taint?.Letters ?? string.Empty,
+            KernelLockdown = kernel.Lockdown ?? string.Empty,
+            SignatureEnforcement = kernel.SigEnforce switch { true => "enforced", false => "off", null => string.Empty },
             LastError = CurrentProblem(view),
+            DegradedReasons = [.. view.DegradedReasons],
             OpenCveCount = view.Posture?.Posture is { IsKnown: true } p ? (uint)p.Summary.Open : 0,
             HighestOpenSeverity = view.Posture?.Posture.Summary.HighestOpen is { } highest ? highest.ToText() : string.Empty,
             FixedLiveCveCount = view.Posture?.Posture is { IsKnown: true } q ? (uint)q.Summary.FixedLive : 0,

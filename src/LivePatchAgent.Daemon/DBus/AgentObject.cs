@@ -2,6 +2,7 @@ using LivePatchAgent.Core;
 using LivePatchAgent.Core.Errors;
 using LivePatchAgent.Core.Kernel;
 using LivePatchAgent.Core.Modules;
+using LivePatchAgent.Daemon.Journal;
 using LivePatchAgent.Linux.Sysfs;
 using Tmds.DBus.Protocol;
 
@@ -10,9 +11,9 @@ namespace LivePatchAgent.Daemon.DBus;
 /// <summary>
 /// The object /org/livepatchd/Agent1: org.livepatchd.Agent1 plus org.freedesktop.DBus.Properties and
 /// Introspectable (Tmds.DBus.Protocol answers Peer itself). Read-only, answered synchronously from the
-/// <see cref="AgentBusModel"/>; nothing here touches the kernel.
+/// <see cref="AgentBusModel"/> (GetHistory from the audit journal); nothing here touches the kernel.
 /// </summary>
-internal sealed class AgentObject(AgentBusModel model, KernelSnapshotReader reader, TimeProvider timeProvider, ILogger<AgentObject> logger) : IPathMethodHandler
+internal sealed class AgentObject(AgentBusModel model, AuditJournal journal, KernelSnapshotReader reader, TimeProvider timeProvider, ILogger<AgentObject> logger) : IPathMethodHandler
 {
     private const string PropertiesInterface = "org.freedesktop.DBus.Properties";
 
@@ -84,6 +85,44 @@ internal sealed class AgentObject(AgentBusModel model, KernelSnapshotReader read
             case "GetPatch":
                 ReplyPatch(context, context.Request.GetBodyReader().ReadString());
                 break;
+            case "GetHistory":
+                ReplyHistory(context, context.Request.GetBodyReader().ReadUInt32());
+                break;
+        }
+    }
+
+    private void ReplyHistory(MethodContext context, uint requested)
+    {
+        // The same limits and message as the gRPC GetHistory.
+        var limit = requested == 0 ? JournalHistory.DefaultLimit : (int)Math.Min(requested, int.MaxValue);
+        if (limit > JournalHistory.MaxLimit)
+        {
+            throw new AgentException(ErrorReason.InvalidArgument, $"limit {requested} is out of range [1, {JournalHistory.MaxLimit}]");
+        }
+
+        var (selected, _) = JournalHistory.Select(JournalHistory.Operations(journal.Read().Entries), since: null, patch: null, limit);
+        var writer = context.CreateReplyWriter(AgentBusContract.Methods["GetHistory"].Out);
+        try
+        {
+            var array = writer.WriteArrayStart(DBusType.Struct);
+            foreach (var operation in selected.Reverse())
+            {
+                writer.WriteStructureStart();
+                writer.WriteUInt64(AgentBusProperties.UnixMicroseconds(operation.Time));
+                writer.WriteString(operation.Operation);
+                writer.WriteString(operation.Patch ?? string.Empty);
+                writer.WriteString(JournalHistory.OutcomeOf(operation.Finished));
+                writer.WriteString(operation.Finished?.Reason ?? string.Empty);
+                writer.WriteString(operation.Finished?.Message ?? string.Empty);
+                writer.WriteString(operation.Started?.Caller ?? string.Empty);
+            }
+
+            writer.WriteArrayEnd(array);
+            context.Reply(writer.CreateMessage());
+        }
+        finally
+        {
+            writer.Dispose();
         }
     }
 

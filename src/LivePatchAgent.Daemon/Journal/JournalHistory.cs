@@ -1,3 +1,5 @@
+using LivePatchAgent.Core.Operations;
+
 namespace LivePatchAgent.Daemon.Journal;
 
 /// <summary>One operation: its started, checked and finished entries joined (any may be missing).</summary>
@@ -22,6 +24,13 @@ internal static class JournalHistory
     public const int DefaultLimit = 100;
 
     public const int MaxLimit = 10_000;
+
+    /// <summary>
+    /// The outcome of a finished entry in today's words ("" while it runs): lines written before operations had
+    /// results say "ok" and "timeout".
+    /// </summary>
+    public static string OutcomeOf(JournalEntry? finished) =>
+        OperationResult.ParseWord(finished?.Outcome) is { } kind ? OperationResult.Word(kind) : finished?.Outcome ?? string.Empty;
 
     public static IReadOnlyList<JournalOperation> Operations(IEnumerable<JournalEntry> entries)
     {

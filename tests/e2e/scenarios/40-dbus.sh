@@ -10,6 +10,8 @@
 # reads properties and calls the methods, but may not own the name; nobody may Properties.Set. lpctl status is not
 # degraded while the daemon is on the bus, degraded while the bus is down, and clean again once it has reconnected
 # to a restarted bus.
+# The web console's members (issue 20): KernelLockdown and SignatureEnforcement say what the guest kernel's files
+# say, DegradedReasons is empty, and GetHistory gives root the load (newest first) but is refused to lpuser.
 # timeout: 240
 
 DEST=org.livepatchd.Agent1
@@ -204,6 +206,22 @@ check_contains "with AccessDenied" "org.freedesktop.DBus.Error.AccessDenied" "$(
 check "the name's owner is still livepatchd" "uint32 $LPD_PID" "$(dbus-send --system --print-reply \
   --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:$DEST 2>&1 |
   sed -n 's/^ *\(uint32 [0-9]*\)$/\1/p')"
+
+# ---- the web console's members: the kernel's own policy files, and the audit journal for root only
+want_lockdown=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' /sys/kernel/security/lockdown 2> /dev/null)
+check "dbus-send: KernelLockdown is /sys/kernel/security/lockdown's [mode]" "$want_lockdown" "$(bus_get KernelLockdown)"
+case $(cat /sys/module/module/parameters/sig_enforce 2> /dev/null) in
+  Y) want_sig=enforced ;; N) want_sig=off ;; *) want_sig= ;;
+esac
+check "dbus-send: SignatureEnforcement is sig_enforce's" "$want_sig" "$(bus_get SignatureEnforcement)"
+gcall "$G" org.freedesktop.DBus.Properties.Get $IFACE DegradedReasons
+check "gdbus: DegradedReasons is empty while nothing is wrong" "(<@as []>,)" "$(cat "$G")"
+gcall "$E2E_WORK/history.out" $IFACE.GetHistory 10
+check_contains "gdbus: GetHistory (root) has the load of lpdemo_v1, completed" \
+  "'load', 'lpdemo_v1', 'completed'" "$(head -c 400 "$E2E_WORK/history.out")"
+check_rc "lpuser: GetHistory (the audit journal) is refused" 1 as_user lpuser dbus-send --system --print-reply \
+  --dest=$DEST $OBJ $IFACE.GetHistory uint32:10
+check_contains "with AccessDenied by the bus policy" "org.freedesktop.DBus.Error.AccessDenied" "$(cat "$E2E_WORK/last.out")"
 
 # ---- a held disable: transitioning, stalled (TransitionStalled), then removed and idle
 hold_patch lpdemo_v1 || exit 1

@@ -61,6 +61,34 @@ public sealed class AgentBusModelTests
         Assert.Equal("K", update.State.TaintFlags);
     }
 
+    [Theory]
+    [InlineData("integrity", true, "integrity", "enforced")]
+    [InlineData("none", false, "none", "off")]
+    [InlineData(null, null, "", "")]
+    public void KernelLockdown_and_SignatureEnforcement_say_the_kernel_policy_and_empty_when_unknown(
+        string? lockdown, bool? sigEnforce, string wantLockdown, string wantSignatures)
+    {
+        var view = View([Patch("a")]);
+        view = view with { Snapshot = view.Snapshot with { Kernel = view.Snapshot.Kernel with { Lockdown = lockdown, SigEnforce = sigEnforce } } };
+
+        var state = AgentBusState.From(view, "0.1.0", T0);
+
+        Assert.Equal(wantLockdown, state.KernelLockdown);
+        Assert.Equal(wantSignatures, state.SignatureEnforcement);
+    }
+
+    [Fact]
+    public void DegradedReasons_lists_every_reason_and_is_announced_when_one_goes()
+    {
+        var model = new AgentBusModel(View([], AgentState.Degraded, degraded: ["d-bus: not connected", "posture: feed unreadable"]), "0.1.0", T0);
+
+        var update = model.Apply(View([], AgentState.Degraded, degraded: ["posture: feed unreadable"]), T0.AddSeconds(1));
+
+        Assert.Equal(["LastError", "DegradedReasons", "UpdatedAt"], update.ChangedProperties.Select(p => p.Name));
+        Assert.Equal(["posture: feed unreadable"], update.State.DegradedReasons.AsEnumerable());
+        Assert.Equal("posture: feed unreadable", update.State.LastError);
+    }
+
     [Fact]
     public void A_transition_announces_state_patch_and_start_but_never_the_running_seconds()
     {
