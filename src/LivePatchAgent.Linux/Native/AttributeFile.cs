@@ -6,13 +6,13 @@ namespace LivePatchAgent.Linux.Native;
 /// Reads a small file (a sysfs or procfs attribute) with open, pread and close: three system calls. .NET's
 /// <c>File.OpenHandle</c> and <c>RandomAccess.Read</c> cost seven for the same read (an fstat, an advisory
 /// <c>flock</c> taken and released, and a second read to see the end), and the watcher reads a few such files per
-/// patch on every poll; docs/benchmarks.md has the measurement. The file is opened non-blocking so that a FIFO
-/// planted in a host tree cannot hang the poll: pread then fails with ESPIPE, as it does for anything not seekable.
+/// patch on every poll; docs/benchmarks.md has the measurement. Anything not seekable fails with ESPIPE. The open
+/// blocks as a read of a hung kernel attribute does (a FIFO without a writer is how the tests make one): the
+/// systemd watchdog, not this read, covers a hang.
 /// </summary>
 public static partial class AttributeFile
 {
     private const int ORdonly = 0;
-    private const int ONonblock = 0x800;
     private const int OCloexec = 0x80000;
     private const int Eintr = 4;
 
@@ -26,7 +26,7 @@ public static partial class AttributeFile
     /// </summary>
     public static Result Read(string path, Span<byte> buffer)
     {
-        var fd = Open(path, ORdonly | ONonblock | OCloexec);
+        var fd = Open(path, ORdonly | OCloexec);
         if (fd < 0)
         {
             return new Result(0, Marshal.GetLastPInvokeError());
