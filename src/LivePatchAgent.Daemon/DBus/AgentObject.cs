@@ -11,7 +11,8 @@ namespace LivePatchAgent.Daemon.DBus;
 /// <summary>
 /// The object /org/livepatchd/Agent1: org.livepatchd.Agent1 plus org.freedesktop.DBus.Properties and
 /// Introspectable (Tmds.DBus.Protocol answers Peer itself). Read-only, answered synchronously from the
-/// <see cref="AgentBusModel"/> (GetHistory from the audit journal); nothing here touches the kernel.
+/// <see cref="AgentBusModel"/> (GetHistory from the audit journal). The only kernel reads are GetPatch's two
+/// module attributes (refcnt, initstate), which the poll leaves out (<see cref="KernelSnapshotReader.WithModuleState"/>).
 /// </summary>
 internal sealed class AgentObject(AgentBusModel model, AuditJournal journal, KernelSnapshotReader reader, TimeProvider timeProvider, ILogger<AgentObject> logger) : IPathMethodHandler
 {

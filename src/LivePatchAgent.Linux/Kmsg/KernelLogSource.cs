@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using LivePatchAgent.Linux.Native;
 
 namespace LivePatchAgent.Linux.Kmsg;
 
@@ -11,9 +12,6 @@ namespace LivePatchAgent.Linux.Kmsg;
 /// </summary>
 public sealed partial class KernelLogSource : IDisposable
 {
-    private const int ORdonly = 0;
-    private const int ONonblock = 0x800;
-    private const int OCloexec = 0x80000;
     private const int SeekEnd = 2;
     private const short PollIn = 0x1;
     private const int EIntr = 4;
@@ -34,7 +32,7 @@ public sealed partial class KernelLogSource : IDisposable
     public static KernelLogSource OpenAtEnd(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var fd = Open(path, ORdonly | ONonblock | OCloexec);
+        var fd = Syscalls.Open(path, Syscalls.ORdonly | Syscalls.ONonblock | Syscalls.OCloexec);
         if (fd < 0)
         {
             throw Error("cannot open", path);
@@ -95,7 +93,7 @@ public sealed partial class KernelLogSource : IDisposable
     {
         if (_fd >= 0)
         {
-            _ = Close(_fd);
+            _ = Syscalls.Close(_fd);
             _fd = -1;
         }
     }
@@ -114,9 +112,6 @@ public sealed partial class KernelLogSource : IDisposable
         public short Revents;
     }
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long Lseek(int fd, long offset, int whence);
 
@@ -125,9 +120,6 @@ public sealed partial class KernelLogSource : IDisposable
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint ReadFd(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }
 
 /// <summary>What one read found.</summary>

@@ -10,10 +10,8 @@ namespace LivePatchAgent.Linux.Native;
 /// blocks as a read of a hung kernel attribute does (a FIFO without a writer is how the tests make one): the
 /// systemd watchdog, not this read, covers a hang.
 /// </summary>
-public static partial class AttributeFile
+public static class AttributeFile
 {
-    private const int ORdonly = 0;
-    private const int OCloexec = 0x80000;
     private const int Eintr = 4;
 
     /// <summary>The outcome of a read: <see cref="Errno"/> is 0 on success, else the errno of the failed call.</summary>
@@ -26,7 +24,7 @@ public static partial class AttributeFile
     /// </summary>
     public static Result Read(string path, Span<byte> buffer)
     {
-        var fd = Open(path, ORdonly | OCloexec);
+        var fd = Syscalls.Open(path, Syscalls.ORdonly | Syscalls.OCloexec);
         if (fd < 0)
         {
             return new Result(0, Marshal.GetLastPInvokeError());
@@ -37,7 +35,7 @@ public static partial class AttributeFile
             var total = 0;
             while (total < buffer.Length)
             {
-                var n = PRead(fd, ref MemoryMarshal.GetReference(buffer[total..]), (nint)(buffer.Length - total), total);
+                var n = Syscalls.PRead(fd, ref MemoryMarshal.GetReference(buffer[total..]), (nint)(buffer.Length - total), total);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -60,16 +58,7 @@ public static partial class AttributeFile
         }
         finally
         {
-            _ = Close(fd);
+            _ = Syscalls.Close(fd);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    private static partial nint PRead(int fd, ref byte buffer, nint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

@@ -9,9 +9,6 @@ namespace LivePatchAgent.Linux.Native;
 /// </summary>
 public static partial class DurableFile
 {
-    private const int ORdonly = 0;
-    private const int ODirectory = 0x10000;
-    private const int OCloexec = 0x80000;
 
     /// <summary>The name prefix and suffix of the temporary files <see cref="Write(string, ReadOnlySpan{byte})"/> leaves after a crash.</summary>
     public const string TempPrefix = ".";
@@ -77,7 +74,7 @@ public static partial class DurableFile
     /// <summary>fsync(2) on a directory, so a rename or unlink in it survives a crash.</summary>
     public static void SyncDirectory(string dir)
     {
-        var fd = Open(dir, ORdonly | ODirectory | OCloexec);
+        var fd = Syscalls.Open(dir, Syscalls.ORdonly | Syscalls.ODirectory | Syscalls.OCloexec);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -94,18 +91,12 @@ public static partial class DurableFile
         }
         finally
         {
-            _ = Close(fd);
+            _ = Syscalls.Close(fd);
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }
 
 /// <summary>The steps of a durable write or removal, in order.</summary>

@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace LivePatchAgent.Linux.Native;
 
 /// <summary>
-/// The raw syscalls for kernel modules and sealed memory files. glibc has no wrappers for the module
-/// syscalls, so they go through syscall(2), whose integer and pointer arguments use the normal calling
-/// convention on x86_64 and aarch64.
+/// The raw syscalls for kernel modules and sealed memory files, and the file descriptor calls the rest of this
+/// assembly shares (open, pread, close). glibc has no wrappers for the module syscalls, so they go through
+/// syscall(2), whose integer and pointer arguments use the normal calling convention on x86_64 and aarch64.
 /// </summary>
 internal static partial class Syscalls
 {
@@ -16,7 +16,10 @@ internal static partial class Syscalls
     public const int FSealShrink = 0x2;
     public const int FSealGrow = 0x4;
     public const int FSealWrite = 0x8;
+    public const int ORdonly = 0;
     public const int ONonblock = 0x800;
+    public const int ODirectory = 0x10000;
+    public const int OCloexec = 0x80000;
 
     private static readonly long FinitModuleNumber = Architecture switch
     {
@@ -76,4 +79,13 @@ internal static partial class Syscalls
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, ref byte buffer, nint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
 }
