@@ -4,7 +4,7 @@
 # 1. The package: cockpit-livepatchd puts the page where Cockpit looks for it, and depends on what it needs.
 # 2. The page, from that package, in headless Chromium against Debian's cockpit-ws and cockpit-bridge, with the
 #    published livepatchd on a fixture tree behind a private system bus (tests/cockpit/test_console.py).
-# Screenshots go to artifacts/cockpit-screenshots. Prints "N passed, N failed"; exits non-zero on a failure.
+# Screenshots go to artifacts/cockpit-screenshots. Prints "web console: N passed, N failed"; exits non-zero on a failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=artifacts/bin
@@ -59,5 +59,5 @@ else
   echo "FAIL the browser tests ended without their count"; failed=$((failed + 1))
 fi
 echo "cockpit: screenshots in $shots"
-echo "$passed passed, $failed failed"
+echo "web console: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
