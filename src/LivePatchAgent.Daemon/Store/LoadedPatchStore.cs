@@ -88,12 +88,17 @@ internal sealed class LoadedPatchStore : IHostedService
 
     /// <summary>
     /// Rewrites the file once the view has dropped a record (its module was removed), so a later module of the same
-    /// name that livepatchd did not load never inherits it, not even after a restart.
+    /// name that livepatchd did not load never inherits it, not even after a restart. It judges by the latest view,
+    /// never by the one the event carries: a poll publishes its view and raises the event outside the store's lock,
+    /// so a <see cref="Record"/> can land between the two, and that older view, which lacks the new record, would
+    /// erase it from the file (the patch would lose its metadata at the next restart).
     /// </summary>
-    private void Forget(AgentView view)
+    private void Forget(AgentView changed)
     {
+        _ = changed;
         lock (_lock)
         {
+            var view = _store.Current;
             if (_loaded && _written.Any(n => !view.LoadedPatches.ContainsKey(n)))
             {
                 TryWrite([.. view.LoadedPatches.Values], null);
