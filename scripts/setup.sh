@@ -28,6 +28,8 @@ export DEBIAN_FRONTEND=noninteractive
 # The web console tests (tests/cockpit, make cockpit-check): Debian's Cockpit (cockpit-ws serves, cockpit-bridge is
 # the session), headless chromium driven by chromium-driver through python3-selenium. Building the page needs node
 # and npm (node 20 or later, not from apt: Debian 12's nodejs is 18), which the machine provides.
+# Fleet delivery (docs/fleet.md): ansible-core runs the collection's playbooks against the e2e guests over ssh
+# (openssh-client), ansible-lint checks the collection, python3-pytest runs the module's unit tests.
 packages=(
   qemu-system-x86 busybox-static cpio kmod openssl zstd xz-utils jq dbus dbus-daemon systemd libglib2.0-bin
   gcc make libc6-dev
@@ -36,6 +38,7 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
   prometheus prometheus-node-exporter
   cockpit-ws cockpit-bridge chromium chromium-driver python3-selenium
+  ansible-core ansible-lint openssh-client python3-pytest
 )
 
 installed() { # installed PKG: true when dpkg has PKG fully installed
