@@ -25,7 +25,8 @@ export DEBIAN_FRONTEND=noninteractive
 # libnss-wrapper gives a test daemon a group that exists only through NSS (DaemonAuthorizationTests).
 # The metrics (docs/metrics.md): prometheus brings promtool (check metrics, check/test rules) and the server, and
 # prometheus-node-exporter the textfile collector; the integration tests run both on loopback ports of their own.
-# The web console tests (tests/cockpit, make cockpit-check): Debian's Cockpit (cockpit-ws serves, cockpit-bridge is
+# The web console tests (tests/cockpit, make cockpit-check): Debian's Cockpit (cockpit-ws serves, cockpit-system is
+# the shell that frames the page (without it cockpit-ws answers "Server is missing the cockpit-system package"), cockpit-bridge is
 # the session), headless chromium driven by chromium-driver through python3-selenium. Building the page needs node
 # and npm (node 20 or later, not from apt: Debian 12's nodejs is 18), which the machine provides.
 # Fleet delivery (docs/fleet.md): ansible-core runs the collection's playbooks against the e2e guests over ssh
@@ -37,7 +38,7 @@ packages=(
   debootstrap e2fsprogs qemu-utils
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf libnss-wrapper
   prometheus prometheus-node-exporter
-  cockpit-ws cockpit-bridge chromium chromium-driver python3-selenium
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
   ansible-core ansible-lint openssh-client python3-pytest
 )
 

@@ -21,6 +21,7 @@ done
 for tool in /usr/lib/cockpit/cockpit-ws cockpit-bridge chromium chromedriver dbus-daemon busctl; do
   command -v "$tool" > /dev/null || { echo "cockpit: $tool is missing; run scripts/setup.sh" >&2; exit 3; }
 done
+[[ -f /usr/share/cockpit/shell/manifest.json ]] || { echo "cockpit: cockpit-system (the shell that frames the page) is missing; run scripts/setup.sh" >&2; exit 3; }
 /usr/bin/python3 -c 'import selenium' 2> /dev/null || { echo "cockpit: python3-selenium is missing; run scripts/setup.sh" >&2; exit 3; }
 
 work=$(mktemp -d)
@@ -39,8 +40,10 @@ jq -e '.tools.index.label == "Kernel live patching"' "$page/manifest.json" > /de
   problems+=("manifest.json has no \"Kernel live patching\" menu entry")
 grep -q '<script src="../base1/cockpit.js">' "$page/index.html" || problems+=("index.html does not load Cockpit's own cockpit.js")
 [[ $(dpkg-deb -f "$deb" Architecture) == all ]] || problems+=("Architecture is not all")
-[[ $(dpkg-deb -f "$deb" Depends) == *cockpit-bridge* && $(dpkg-deb -f "$deb" Depends) == *livepatchd* ]] ||
-  problems+=("Depends lacks cockpit-bridge or livepatchd: $(dpkg-deb -f "$deb" Depends)")
+depends=$(dpkg-deb -f "$deb" Depends)
+for needed in cockpit-bridge cockpit-system livepatchd; do
+  [[ ",$depends," =~ ,\ ?$needed(\ \([^\)]*\))?, ]] || problems+=("Depends lacks $needed: $depends")
+done
 if [[ ${#problems[@]} -eq 0 ]]; then
   echo "PASS the cockpit-livepatchd package installs the page where Cockpit finds it"; passed=$((passed + 1))
 else
