@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import hashlib
 import json
+import re
 
 # lpctl's exit codes (docs/api.md): 3 daemon unreachable, 4 permission denied.
 EXIT_UNREACHABLE = 3
@@ -97,15 +98,29 @@ def parse_document(command, rc, out, err, ok_rcs=(0,)):
     error = doc.get("error") if isinstance(doc, dict) else None
     if isinstance(error, dict) and error.get("reason"):
         raise LpctlError(command, rc, error.get("reason"), error.get("message") or "", error.get("hint"), doc)
+    if isinstance(doc, dict) and doc.get("ok") is False and doc.get("reason"):
+        # verify's own document: ok false, the failed check's reason and message at the top.
+        raise LpctlError(command, rc, doc["reason"], doc.get("message") or "", _hint(err), doc)
     stderr = (err or "").strip()
     reason = {EXIT_UNREACHABLE: "daemon-unreachable", EXIT_DENIED: "permission-denied"}.get(rc, "unknown")
+    # In JSON mode lpctl appends the reason to its stderr line: "lpctl: ... (untrusted-signer)".
+    tail = re.search(r"\(([a-z][a-z0-9-]*)\)$", stderr.splitlines()[0]) if stderr else None
+    if tail and reason == "unknown":
+        reason = tail.group(1)
     if rc in ok_rcs:
         message = "lpctl printed no JSON document"
     else:
         message = stderr.splitlines()[0] if stderr else "lpctl exited %d" % rc
         if message.startswith("lpctl: "):
             message = message[len("lpctl: "):]
-    raise LpctlError(command, rc, reason, message, None, doc)
+    raise LpctlError(command, rc, reason, message, _hint(err), doc)
+
+
+def _hint(err):
+    for line in (err or "").splitlines():
+        if line.startswith("hint: "):
+            return line[len("hint: "):]
+    return None
 
 
 def sha256_file(path):

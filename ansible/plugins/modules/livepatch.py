@@ -178,6 +178,8 @@ def main():
             except (IOError, OSError) as e:
                 module.fail_json(msg="cannot read src %s: %s" % (src, e), reason="invalid-argument")
         if name is None:
+            # The name from the module itself; a refusal (kernel-mismatch, untrusted-signer, ...) fails here with
+            # its reason.
             name = lp.call("verify", src)[1]["module"]["name"]
         installed_doc, list_doc = lp.installed(), lp.patches()
         before = snapshot(installed_doc, list_doc, name)

@@ -180,3 +180,16 @@ def test_gate_without_allowed_bits_sees_the_livepatch_taint():
     failures = L.evaluate_gate(load_fixture("status-idle.json"), a, load_fixture("check-ok.json"), a["health"],
                                "lpdemo_v1", allowed_taint=())
     assert failures[0]["reason"] == "new-taint" and "EKO" in failures[0]["message"]
+
+
+def test_verify_document_that_failed_carries_its_reason():
+    doc = '{"schemaVersion": 1, "ok": false, "reason": "kernel-mismatch", "message": "built for 6.1.0-57-xxxxx", "checks": [], "module": {"name": "lpdemo_v1"}}'
+    with pytest.raises(L.LpctlError) as e:
+        L.parse_document("verify", 1, doc, "lpctl: built for 6.1.0-57-xxxxx (kernel-mismatch)\nhint: Build it for this kernel.\n")
+    assert (e.value.reason, e.value.message, e.value.hint) == ("kernel-mismatch", "built for 6.1.0-57-xxxxx", "Build it for this kernel.")
+
+
+def test_reason_from_stderr_when_no_document():
+    with pytest.raises(L.LpctlError) as e:
+        L.parse_document("load", 1, "", "lpctl: the module is already loaded (already-loaded)\n")
+    assert e.value.reason == "already-loaded"
