@@ -24,6 +24,21 @@ TAINT_LETTERS = {
 }
 
 
+# The options of every module for reaching lpctl (doc fragment livepatchd.agent.lpctl).
+LPCTL_ARGUMENT_SPEC = dict(
+    lpctl=dict(type="str", default="lpctl"),
+    socket=dict(type="path"),
+    posture=dict(type="bool", default=True),
+)
+
+
+def lpctl_for(module):
+    """An Lpctl that runs through the AnsibleModule, from its lpctl and socket options."""
+    name = module.params["lpctl"]
+    binary = name if "/" in name else module.get_bin_path(name, required=True)
+    return Lpctl(module.run_command, binary, module.params["socket"])
+
+
 class LpctlError(Exception):
     """lpctl failed: reason is the stable reason (docs/errors.md) when lpctl gave one."""
 

@@ -50,17 +50,8 @@ options:
   timeout:
     description: The operation deadline in seconds for loads and unloads (C(--timeout)); the daemon's default if unset.
     type: int
-  lpctl:
-    description: The lpctl command.
-    type: str
-    default: lpctl
-  socket:
-    description: The daemon's socket (C(--socket)); lpctl's default if unset.
-    type: path
-  posture:
-    description: Also return the CVE posture (C(lpctl cves)).
-    type: bool
-    default: true
+extends_documentation_fragment:
+  - livepatchd.agent.lpctl
 attributes:
   check_mode:
     support: full
@@ -108,7 +99,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.livepatchd.agent.plugins.module_utils.lpctl import (
-    Lpctl, LpctlError, PlanError, plan, gather, find_installed, find_loaded, is_enabled, sha256_file)
+    LPCTL_ARGUMENT_SPEC, lpctl_for, LpctlError, PlanError, plan, gather, find_installed, find_loaded, is_enabled, sha256_file)
 
 
 def remove_package(module, package):
@@ -155,16 +146,13 @@ def main():
             package=dict(type="str"),
             replace=dict(type="bool", default=False),
             timeout=dict(type="int"),
-            lpctl=dict(type="str", default="lpctl"),
-            socket=dict(type="path"),
-            posture=dict(type="bool", default=True),
+            **LPCTL_ARGUMENT_SPEC
         ),
         required_one_of=[["name", "src"]],
         supports_check_mode=True,
     )
     p = module.params
-    binary = module.get_bin_path(p["lpctl"], required=True) if "/" not in p["lpctl"] else p["lpctl"]
-    lp = Lpctl(lambda argv: module.run_command(argv), binary, p["socket"])
+    lp = lpctl_for(module)
     timeout = ["--timeout", str(p["timeout"])] if p["timeout"] else []
 
     def fail(error):

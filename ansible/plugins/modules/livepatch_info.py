@@ -28,17 +28,8 @@ options:
     type: list
     elements: str
     default: [K, O, E]
-  lpctl:
-    description: The lpctl command.
-    type: str
-    default: lpctl
-  socket:
-    description: The daemon's socket (C(--socket)); lpctl's default if unset.
-    type: path
-  posture:
-    description: Also read the CVE posture (C(lpctl cves)).
-    type: bool
-    default: true
+extends_documentation_fragment:
+  - livepatchd.agent.lpctl
 attributes:
   check_mode:
     support: full
@@ -71,7 +62,8 @@ gate:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.livepatchd.agent.plugins.module_utils.lpctl import Lpctl, LpctlError, gather, evaluate_gate
+from ansible_collections.livepatchd.agent.plugins.module_utils.lpctl import (
+    LPCTL_ARGUMENT_SPEC, lpctl_for, LpctlError, gather, evaluate_gate)
 
 
 def main():
@@ -80,15 +72,12 @@ def main():
             gate_patch=dict(type="str"),
             baseline=dict(type="dict"),
             allowed_taint=dict(type="list", elements="str", default=["K", "O", "E"]),
-            lpctl=dict(type="str", default="lpctl"),
-            socket=dict(type="path"),
-            posture=dict(type="bool", default=True),
+            **LPCTL_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
     p = module.params
-    binary = module.get_bin_path(p["lpctl"], required=True) if "/" not in p["lpctl"] else p["lpctl"]
-    lp = Lpctl(lambda argv: module.run_command(argv), binary, p["socket"])
+    lp = lpctl_for(module)
     try:
         facts = gather(lp, p["posture"])
         facts["check"] = lp.check()

@@ -5,8 +5,8 @@
 #
 # Each guest gets the run's ssh public key through its pkg share: guest/sysboot.sh sees E2E_FLEET=1 in e2e.env,
 # installs the key for root, gives the guest a static address on QEMU's user network (systemd-networkd) and starts
-# sshd, then stays up. The host runs the scenario (bash, with the helpers below) once both answer on ssh, then
-# powers the guests off. The scenario's checks, failures and result go to DIR/results like a guest's.
+# sshd, then stays up. The host runs the scenario (bash, with guest/lib.sh's check helpers) once both answer on
+# ssh, then powers the guests off. The scenario's checks, failures and result go to DIR/results like a guest's.
 
 E2E_FLEET_HOSTS=(guest1 guest2)
 
@@ -22,29 +22,6 @@ fleet_ssh() {
   ssh -q -i "$FLEET_DIR/ssh/id" -p "$(cat "$FLEET_DIR/$host/port")" -o BatchMode=yes -o ConnectTimeout=10 \
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1 "$@"
 }
-
-# The scenario's checks, as in guest/lib.sh: PASS/FAIL lines in $E2E_OUT/checks, failures in $E2E_OUT/failures.
-_record() {
-  echo "$1: $2" >> "$E2E_OUT/checks"
-  [ "$1" = FAIL ] && echo "$2" >> "$E2E_OUT/failures"
-  echo "CHECK $1: $2"
-}
-pass() { _record PASS "$1"; }
-fail() {
-  _record FAIL "$1${2:+: $2}"
-  return 1
-}
-abort() {
-  fail "$@"
-  exit 1
-}
-check() { # check DESC EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then _record PASS "$1 -> '$3'"; else fail "$1" "expected '$2', got '$3'"; fi
-}
-check_contains() { # check_contains DESC NEEDLE HAYSTACK
-  case "$3" in *"$2"*) _record PASS "$1" ;; *) fail "$1" "'$2' not in: $(printf '%s' "$3" | head -c 400)" ;; esac
-}
-json() { jq -r "$1" "$2" 2>&1; } # json FILTER FILE
 
 # fleet_run NAME DIR TIMEOUT DEB ACCEL_ARG...: boot the guests, run scenario NAME on the host, stop the guests.
 # Console logs in DIR/<host>/console.log; the scenario's results in DIR/results. Returns 0 when it passed.
@@ -104,8 +81,12 @@ fleet_run() {
     export FLEET_INVENTORY FLEET_DEB=$deb
     FLEET_MODULES=$(modules_dir "$TB_KV")
     export FLEET_MODULES
-    # The scenario in a subshell of its own, so that its "exit" ends only it.
+    # The scenario in a subshell of its own, so that its "exit" ends only it, with the guests' check helpers
+    # (check, check_contains, json, pass, fail, abort: they write to $E2E_OUT and $E2E_WORK, both in DIR).
     (
+      export E2E_WORK=$dir/work
+      # shellcheck source=/dev/null # guest/lib.sh (a POSIX sh library, checked on its own)
+      source "$E2E_DIR/guest/lib.sh"
       # shellcheck source=/dev/null # the scenario file
       source "$E2E_DIR/scenarios/$name.sh"
     ) > "$dir/scenario.log" 2>&1 || rc=$?
