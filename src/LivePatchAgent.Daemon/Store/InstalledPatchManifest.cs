@@ -72,6 +72,17 @@ internal sealed record InstalledPatchManifest
 
     public string? SourceFileName { get; init; }
 
+    /// <summary>
+    /// Set for a vendor patch (<see cref="VendorStore"/>): read from the module itself at listing time, never
+    /// written; null for an installed patch of the local store.
+    /// </summary>
+    [JsonIgnore]
+    public VendorSource? Vendor { get; init; }
+
+    /// <summary>For a local patch: the vendor store's copy of the same name that this install shadows; null when none.</summary>
+    [JsonIgnore]
+    public VendorSource? ShadowedVendor { get; init; }
+
     /// <summary>Whether this patch takes part in the cumulative selection.</summary>
     [JsonIgnore]
     public bool IsCumulative => Replace == true;
