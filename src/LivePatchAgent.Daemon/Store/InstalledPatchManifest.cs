@@ -83,6 +83,31 @@ internal sealed record InstalledPatchManifest
     [JsonIgnore]
     public VendorSource? ShadowedVendor { get; init; }
 
+    /// <summary>
+    /// What a verification report says about a module, as a manifest: its hash, signer, .modinfo and declared metadata
+    /// (signed when a trusted signature covered it). The installer adds what it knows with <c>with</c>.
+    /// </summary>
+    public static InstalledPatchManifest FromReport(string name, string release, VerificationReport report, long size, DateTimeOffset installedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var info = report.Module?.ModInfo;
+        return new InstalledPatchManifest
+        {
+            Name = name,
+            KernelRelease = release,
+            Sha256 = report.Sha256,
+            Size = size,
+            Signer = report.Signer?.Name,
+            SignerKeyId = report.Signer?.KeyId,
+            DigestAlgorithm = report.Signer?.DigestAlgorithm,
+            Vermagic = info?.Vermagic,
+            Srcversion = info?.SrcVersion,
+            Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
+            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
+            InstalledAt = installedAt,
+        };
+    }
+
     /// <summary>Whether this patch takes part in the cumulative selection.</summary>
     [JsonIgnore]
     public bool IsCumulative => Replace == true;

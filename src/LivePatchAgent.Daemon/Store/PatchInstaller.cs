@@ -197,23 +197,9 @@ internal sealed class PatchInstaller(
 
     private InstalledPatchManifest Manifest(VerificationOutcome verified, string release, long size, InstallRequest request, Caller caller)
     {
-        var report = verified.Report;
-        var info = report.Module?.ModInfo;
-        return new InstalledPatchManifest
+        return InstalledPatchManifest.FromReport(verified.ModuleName!, release, verified.Report, size, timeProvider.GetUtcNow()) with
         {
-            Name = verified.ModuleName!,
-            KernelRelease = release,
-            Sha256 = report.Sha256,
-            Size = size,
-            Signer = report.Signer?.Name,
-            SignerKeyId = report.Signer?.KeyId,
-            DigestAlgorithm = report.Signer?.DigestAlgorithm,
-            Vermagic = info?.Vermagic,
-            Srcversion = info?.SrcVersion,
-            Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
-            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
             Replace = request.Metadata.Replace,
-            InstalledAt = timeProvider.GetUtcNow(),
             InstalledByUid = caller.Uid,
             InstalledBy = caller.Description,
             Description = string.IsNullOrWhiteSpace(request.Metadata.Description) ? null : request.Metadata.Description,

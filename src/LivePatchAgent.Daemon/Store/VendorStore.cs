@@ -191,7 +191,6 @@ internal sealed class VendorStore
 
         var (package, version, sidecarWarning) = ReadSidecar(Path.Combine(Path.GetDirectoryName(path)!, name + SidecarSuffix));
         var report = _inspect(bytes, release);
-        var info = report.Module?.ModInfo;
         var warnings = new List<string>();
         if (sidecarWarning is not null)
         {
@@ -203,22 +202,10 @@ internal sealed class VendorStore
             warnings.Add($"does not verify ({failure.Reason?.Code}): {failure.Detail}; it fails to load");
         }
 
-        return new InstalledPatchManifest
+        return InstalledPatchManifest.FromReport(ModuleName.Normalize(name), release, report, bytes.LongLength, modified) with
         {
-            Name = ModuleName.Normalize(name),
-            KernelRelease = release,
-            Sha256 = report.Sha256,
-            Size = bytes.LongLength,
-            Signer = report.Signer?.Name,
-            SignerKeyId = report.Signer?.KeyId,
-            DigestAlgorithm = report.Signer?.DigestAlgorithm,
-            Vermagic = info?.Vermagic,
-            Srcversion = info?.SrcVersion,
-            Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
-            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
             // klp_patch.replace is in the module's code: a vendor patch that declares a level is a cumulative one.
             Replace = report.Metadata.Level is null ? null : true,
-            InstalledAt = modified,
             InstalledBy = package is null ? "a vendor package" : $"the package {package}",
             Vendor = new VendorSource(path, package, version) { Warnings = [.. warnings] },
         };
