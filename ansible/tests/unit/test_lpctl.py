@@ -193,3 +193,36 @@ def test_reason_from_stderr_when_no_document():
     with pytest.raises(L.LpctlError) as e:
         L.parse_document("load", 1, "", "lpctl: the module is already loaded (already-loaded)\n")
     assert e.value.reason == "already-loaded"
+
+
+# ---- recorded output of a real guest (e2e 52-fleet-rollout, after rollout.yml applied lpdemo_v1)
+def test_recorded_patched_guest_needs_nothing():
+    installed, listed = load_fixture("recorded-list-installed.json"), load_fixture("recorded-list.json")
+    sha = installed["patches"][0]["sha256"]
+    assert L.plan("loaded", "lpdemo_v1", installed, listed, SRC, sha) == []
+
+
+def test_recorded_patched_guest_with_another_build_is_refused():
+    with pytest.raises(L.PlanError) as e:
+        L.plan("loaded", "lpdemo_v1", load_fixture("recorded-list-installed.json"), load_fixture("recorded-list.json"),
+               SRC, OTHER)
+    assert e.value.reason == "already-loaded"
+
+
+def test_recorded_patched_guest_passes_the_gate():
+    after = load_fixture("recorded-status.json")
+    assert after["kernel"]["taintFlags"] == "OEK"
+    assert L.evaluate_gate(load_fixture("status-idle.json"), after, load_fixture("recorded-check.json"),
+                           load_fixture("recorded-health.json"), "lpdemo_v1") == []
+
+
+def test_recorded_guest_gate_fails_when_only_k_is_allowed():
+    failures = L.evaluate_gate(load_fixture("status-idle.json"), load_fixture("recorded-status.json"),
+                               load_fixture("recorded-check.json"), load_fixture("recorded-health.json"), "lpdemo_v1",
+                               allowed_taint=("K",))
+    assert [f["reason"] for f in failures] == ["new-taint"]
+
+
+def test_recorded_posture_without_advisories_is_a_document():
+    text = open(__import__("conftest").FIXTURES + "/recorded-cves.json").read()
+    assert L.parse_document("cves", 0, text, "")["available"] is False
