@@ -46,6 +46,8 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 .PHONY: help setup build test publish run e2e demo check clean fuzz units man install deb rpm packages
 .PHONY: bench bench-load readme cockpit install-cockpit cockpit-check
+.PHONY: patch-package-check
+.PHONY: ansible-check
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -78,7 +80,7 @@ bench: publish ## Benchmarks (lpctl vs hello-world, READY, idle RSS/CPU, snapsho
 bench-load: publish ## Load test: 64 watch streams + a GetStatus flood for 60 s on a changing fixture tree (ARGS="--duration 10")
 	bash bench/load/run.sh --bin $(BIN) $(ARGS)
 
-check: setup build test e2e cockpit-check readme ## Everything CI runs: setup, build, unit + integration tests, publish, e2e, web console, the README's commands
+check: setup build test patch-package-check ansible-check e2e cockpit-check readme ## Everything CI runs: setup, build, unit + integration tests, patch packages, publish, e2e, web console, the README's commands
 
 readme: publish ## The README's two commands as a newcomer runs them: make run answers lpctl status; setup with empty apt lists
 	bash tests/readme/run.sh
@@ -144,6 +146,12 @@ rpm: $(BIN)/livepatchd $(BIN)/lpctl $(COCKPIT_DIST)/index.js ## RPM package into
 	bash packaging/rpm/build.sh $(VERSION) $(PKGDIR)
 
 packages: deb rpm ## Both packages
+
+patch-package-check: ## Patch packages (packaging/patch/build.sh) from the signed test modules: lintian, dpkg-deb, rpm -qp, refusals
+	bash tests/packaging/patch-package.sh
+
+ansible-check: ## The Ansible collection (ansible/): pytest, galaxy build/install, --syntax-check, ansible-lint; "ansible: N passed, N failed"
+	bash scripts/ansible-check.sh
 
 clean: ## Remove build outputs (not the kernel cache)
 	rm -rf $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj fuzz/*/bin fuzz/*/obj

@@ -42,7 +42,7 @@ install -d -m 0755 "$root/DEBIAN"
 sed -e "s|@VERSION@|$version-$revision|" -e "s|@MAINTAINER@|$maintainer|" -e "s|@HOMEPAGE@|$homepage|" \
   -e "s|@DEPENDS@|$shlibs, libssl3|" -e "s|@INSTALLED_SIZE@|$(du -sk --exclude=DEBIAN "$root" | cut -f1)|" \
   "$here/control.in" > "$root/DEBIAN/control"
-install -m 0644 "$here/conffiles" "$root/DEBIAN/conffiles"
+install -m 0644 "$here/conffiles" "$here/triggers" "$root/DEBIAN/"
 install -m 0755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/md5sums"

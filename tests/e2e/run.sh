@@ -17,6 +17,8 @@
 #   # timeout: 240                      hard limit for the whole boot in seconds (default 180)
 #   # boot: systemd                     boot a Debian system with systemd as PID 1 from a cached disk image and
 #                                       install --deb in it (lib/sysboot.sh), instead of the initramfs guest
+#   # boot: fleet                      run the scenario on the host, against two such guests reachable over ssh
+#                                       (lib/fleet.sh): for the Ansible collection's playbooks
 #
 # Prints one PASS/FAIL line per scenario (with the first failed check as the reason), keeps the console log and
 # guest evidence of failures under tests/e2e/results/<run>/<scenario>/, and ends with the line
@@ -28,7 +30,7 @@ source "$(dirname "$0")/lib/testbed.sh"
 
 DEFAULT_TIMEOUT=180
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 bin=$REPO_ROOT/artifacts/bin
 deb=
@@ -95,12 +97,12 @@ testbed_prepare "$bin" "$run_dir"
 # others fill the second VM slot meanwhile instead of leaving one long boot running alone at the end.
 long=() short=()
 for name in "${scenarios[@]}"; do
-  if [ "$(header "$name" boot)" = systemd ]; then long+=("$name"); else short+=("$name"); fi
+  case "$(header "$name" boot)" in systemd | fleet) long+=("$name") ;; *) short+=("$name") ;; esac
 done
 scenarios=("${long[@]}" "${short[@]}")
 TB_SYSIMAGE=
 for name in "${scenarios[@]}"; do
-  if [ "$(header "$name" boot)" = systemd ]; then
+  if [[ "$(header "$name" boot)" =~ ^(systemd|fleet)$ ]]; then
     TB_SYSIMAGE=$(sysimage_prepare "$TB_KV")
     if [ -z "$deb" ]; then
       deb=$(find "$REPO_ROOT/artifacts/packages" -maxdepth 1 -name 'livepatchd_*.deb' -printf '%T@ %p\n' 2> /dev/null |
@@ -124,6 +126,8 @@ run_scenario() {
   rc=0
   if [ "$(header "$name" boot)" = systemd ]; then
     sysboot_run "$name" "$dir" "$tmo" "$deb" "${TB_ACCEL[@]}" || rc=$?
+  elif [ "$(header "$name" boot)" = fleet ]; then
+    fleet_run "$name" "$dir" "$tmo" "$deb" "${TB_ACCEL[@]}" || rc=$?
   else
     qemu_boot "$TB_VMLINUZ" "$TB_INITRD" "$dir/results" "$tmo" "lptest=scenarios/$name.sh $extra" \
       "${TB_ACCEL[@]}" > "$dir/console.log" 2>&1 || rc=$?

@@ -17,6 +17,17 @@ fi
 # shellcheck source=/dev/null # written by the host for each boot (lib/sysboot.sh)
 . /mnt/pkg/e2e.env
 export E2E_BOOT E2E_LP_DIR=/mnt/pkg
+if [ "${E2E_FLEET:-}" = 1 ]; then
+  # A fleet host (lib/fleet.sh): the run's ssh key for root, QEMU's user network with a static address, sshd; then
+  # it stays up: the host runs the scenario over ssh and powers the guest off.
+  install -d -m 0700 /root/.ssh && install -m 0600 /mnt/pkg/authorized_keys /root/.ssh/authorized_keys
+  mkdir -p /etc/systemd/network
+  printf '[Match]\nName=en*\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\n' > /etc/systemd/network/10-e2e-fleet.network
+  systemctl restart systemd-networkd.service
+  systemctl start ssh.service
+  echo "### sysboot: fleet host ready: $(systemctl is-active systemd-networkd.service ssh.service | tr '\n' ' ')"
+  exit 0
+fi
 echo "### sysboot: boot $E2E_BOOT, $E2E_SCENARIO, systemd $(systemctl --version | head -n1 | cut -d' ' -f2) as PID 1 ($(cat /proc/1/comm))"
 sh /mnt/e2e/guest/run-scenario.sh "/mnt/e2e/$E2E_SCENARIO"
 rc=$?

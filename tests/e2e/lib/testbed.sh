@@ -13,6 +13,8 @@ source "$E2E_DIR/lib/initramfs.sh"
 source "$E2E_DIR/lib/qemu.sh"
 # shellcheck source=sysboot.sh
 source "$E2E_DIR/lib/sysboot.sh"
+# shellcheck source=fleet.sh
+source "$E2E_DIR/lib/fleet.sh"
 
 # testbed_prepare BIN_DIR RUN_DIR: kernel, modules and base initramfs from the cache (built on a cold run), the
 # app layer from BIN_DIR, and the acceleration to use. Sets TB_KV, TB_VMLINUZ, TB_INITRD and TB_ACCEL (array).
