@@ -94,4 +94,7 @@ internal static class LogEvents
     public const int HealthReleased = 230;
     public const int HealthRevertFailed = 231;
     public const int HealthQuarantineUnreadable = 232;
+    public const int VendorStoreProblem = 240;
+    public const int VendorPatchShadowed = 241;
+    public const int VendorUninstallRefused = 242;
 }

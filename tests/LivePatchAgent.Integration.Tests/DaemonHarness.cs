@@ -59,6 +59,8 @@ public sealed class DaemonHarness : IAsyncDisposable
         // Fast polling keeps the tests quick; the defaults are covered by the configuration tests.
         "Watch:IdleInterval=00:00:00.050",
         "Watch:TransitionInterval=00:00:00.020",
+        // Never the machine's vendor store; tests that use one name their own (a later setting wins).
+        $"Paths:VendorStoreDir={Path.Combine(Directory, "vendor")}",
         .. settings,
     ];
 

@@ -175,7 +175,7 @@ public sealed class LpctlMetadataTests : SimulatedHostTests
             Assert.Equal(["CVE-2026-9999"], Strings(patches["lp_meta"].GetProperty("cveIds")));
         }
 
-        Assert.Matches("(?m)^NAME +KERNEL +LOADED +REPLACE +LEVEL +INSTALLED +SIGNER +METADATA +CVES$", installedTable.Out);
+        Assert.Matches("(?m)^NAME +KERNEL +ORIGIN +LOADED +REPLACE +LEVEL +INSTALLED +SIGNER +METADATA +CVES$", installedTable.Out);
         Assert.Matches("(?m)^lp_meta +.* 5 +.* signed +CVE-2099-0001,CVE-2099-0002$", installedTable.Out);
         Assert.Matches("(?m)^lp_plain +.* operator +CVE-2026-0042,CVE-2026-1234$", installedTable.Out);
         using (var document = JsonDocument.Parse(info.Out))

@@ -44,9 +44,9 @@ public sealed class LpctlStoreTests : SimulatedHostTests
         }
 
         Assert.True(table.ExitCode == 0, table.ToString());
-        Assert.Matches("(?m)^NAME +KERNEL +LOADED +REPLACE +LEVEL +INSTALLED +SIGNER +METADATA +CVES$", table.Out);
-        Assert.Matches("(?m)^lp_a +6\\.1\\.0-56-amd64 \\(running\\) +no +yes +7 .+ operator +CVE-2026-1234,CVE-2026-5678$", table.Out);
-        Assert.Matches("(?m)^lp_b +6\\.1\\.0-56-amd64 \\(running\\) +yes \\(enabled\\) +- +- ", table.Out);
+        Assert.Matches("(?m)^NAME +KERNEL +ORIGIN +LOADED +REPLACE +LEVEL +INSTALLED +SIGNER +METADATA +CVES$", table.Out);
+        Assert.Matches("(?m)^lp_a +6\\.1\\.0-56-amd64 \\(running\\) +local +no +yes +7 .+ operator +CVE-2026-1234,CVE-2026-5678$", table.Out);
+        Assert.Matches("(?m)^lp_b +6\\.1\\.0-56-amd64 \\(running\\) +local +yes \\(enabled\\) +- +- ", table.Out);
         using (var document = JsonDocument.Parse(json.Out))
         {
             var patches = document.RootElement.GetProperty("patches");

@@ -77,7 +77,7 @@ internal static class StoreOutput
         }
         else
         {
-            var table = new TextTable("NAME", "KERNEL", "LOADED", "REPLACE", "LEVEL", "INSTALLED", "SIGNER", "METADATA", "CVES");
+            var table = new TextTable("NAME", "KERNEL", "ORIGIN", "LOADED", "REPLACE", "LEVEL", "INSTALLED", "SIGNER", "METADATA", "CVES");
             foreach (var patch in response.Patches)
             {
                 // The module's metadata where it declares any, the operator's elsewhere (the merge rule).
@@ -85,6 +85,7 @@ internal static class StoreOutput
                 table.AddRow(
                     patch.Name,
                     patch.KernelRelease + (patch.KernelRelease == response.RunningRelease ? " (running)" : string.Empty),
+                    OriginText(patch),
                     patch.Loaded ? "yes (" + ProtocolNames.Of(patch.State) + ")" : "no",
                     patch.HasReplace ? (patch.Replace ? "yes" : "no") : "-",
                     metadata is { HasLevel: true } ? metadata.Level.ToString(CultureInfo.InvariantCulture)
@@ -97,6 +98,14 @@ internal static class StoreOutput
             }
 
             text.Append(table);
+        }
+
+        foreach (var patch in response.Patches)
+        {
+            foreach (var note in patch.Notes)
+            {
+                text.Append("note: ").Append(TerminalText.Escape(patch.Name)).Append(": ").Append(TerminalText.Escape(note)).Append('\n');
+            }
         }
 
         foreach (var problem in response.Problems)
@@ -194,7 +203,11 @@ internal static class StoreOutput
             Srcversion: ProtocolNames.NullIfEmpty(patch.Srcversion),
             Compression: ProtocolNames.NullIfEmpty(patch.Compression),
             SourceFileName: ProtocolNames.NullIfEmpty(patch.SourceFileName),
-            Path: ProtocolNames.NullIfEmpty(patch.Path))
+            Path: ProtocolNames.NullIfEmpty(patch.Path),
+            Origin: OriginName(patch),
+            Package: ProtocolNames.NullIfEmpty(patch.Package),
+            PackageVersion: ProtocolNames.NullIfEmpty(patch.PackageVersion),
+            Notes: [.. patch.Notes])
         {
             Metadata = MetadataOutput.ToDocument(patch.Metadata),
         };
@@ -240,6 +253,18 @@ internal static class StoreOutput
         return string.Join(", ", parts) + (failed.Count > 0 ? "; failed: " + string.Join(", ", failed) : string.Empty)
             + (quarantined.Count > 0 ? "; quarantined (lpctl quarantine list): " + string.Join(", ", quarantined) : string.Empty);
     }
+
+    /// <summary>"local", "vendor (PACKAGE)", or "vendor" when the package is unknown.</summary>
+    public static string OriginText(InstalledPatch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return OriginName(patch) == "vendor"
+            ? "vendor" + (patch.Package.Length > 0 ? $" ({TerminalText.Escape(patch.Package)})" : string.Empty)
+            : "local";
+    }
+
+    /// <summary>"local" or "vendor"; a daemon before the vendor store sends no origin: its patches are local.</summary>
+    public static string OriginName(InstalledPatch patch) => patch.Origin is "vendor" ? "vendor" : "local";
 
     private static string ReplaceText(InstalledPatch patch) => patch.HasReplace
         ? (patch.Replace ? "yes (cumulative)" : "no") + (patch.ReplaceSource.Length > 0 ? $" (from {patch.ReplaceSource})" : string.Empty)
@@ -308,7 +333,10 @@ internal sealed record ApplyDocument(IReadOnlyList<ApplyResultDocument> Results,
     public ErrorDocument? Error { get; init; }
 }
 
-/// <summary>One installed patch; <c>loaded</c> says whether it is registered in the running kernel now.</summary>
+/// <summary>
+/// One installed patch; <c>loaded</c> says whether it is registered in the running kernel now. <c>origin</c> is
+/// "local" or "vendor"; <c>package</c> names a vendor patch's package (null when unknown, and for a local patch).
+/// </summary>
 internal sealed record InstalledPatchDocument(
     string Name,
     string KernelRelease,
@@ -329,7 +357,11 @@ internal sealed record InstalledPatchDocument(
     string? Srcversion,
     string? Compression,
     string? SourceFileName,
-    string? Path)
+    string? Path,
+    string Origin,
+    string? Package,
+    string? PackageVersion,
+    IReadOnlyList<string> Notes)
 {
     /// <summary>
     /// The security metadata: the module's (signed or unsigned-modinfo), and the operator's <c>description</c>,

@@ -229,6 +229,11 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         "No patch of that name is quarantined.",
         "Check the name with `lpctl quarantine list`.");
 
+    public static readonly ErrorReason VendorPatch = new(
+        "vendor-patch", ErrorCategory.FailedPrecondition,
+        "The patch was installed by an OS package into the vendor store (Paths:VendorStoreDir), which livepatchd only reads: it cannot be uninstalled with lpctl. The message names the package when its sidecar does.",
+        "Remove the package with your package manager (apt remove / dnf remove); `lpctl unload NAME` takes a loaded patch out of the kernel.");
+
     /// <summary>Every reason, for lookup and for the documentation check.</summary>
     public static ImmutableArray<ErrorReason> All { get; } =
     [
@@ -276,6 +281,7 @@ public sealed record ErrorReason(string Code, ErrorCategory Category, string Mea
         MetadataInvalid,
         PatchQuarantined,
         NotQuarantined,
+        VendorPatch,
     ];
 
     public static ErrorReason? Find(string code) => All.FirstOrDefault(r => r.Code == code);

@@ -561,7 +561,16 @@ internal static class ProtoMapper
             Loaded = view.Loaded,
             State = view.State is { } state ? ToState(state) : V1.PatchState.Unspecified,
             Path = view.Path,
+            Origin = m.Vendor is null ? "local" : "vendor",
+            Package = m.Vendor?.Package ?? string.Empty,
+            PackageVersion = m.Vendor?.Version ?? string.Empty,
         };
+        patch.Notes.AddRange(m.Vendor?.Warnings ?? []);
+        if (m.ShadowedVendor is { } shadowed)
+        {
+            patch.Notes.Add($"shadows the vendor copy {shadowed.ModulePath} (installed {shadowed.By}): the local install is used");
+        }
+
         patch.CveIds.AddRange(m.CveIds);
         patch.Metadata = ToMetadata(m.EffectiveMetadata);
         patch.Modinfo.AddRange(m.Modinfo.Select(e => new V1.ModinfoField { Key = e.Key, Value = e.Value }));

@@ -20,7 +20,8 @@ internal static class DaemonConfiguration
     public static readonly IReadOnlyList<OptionsSection> Sections =
     [
         OptionsSection.For(PathsOptions.SectionName, s => s.Get<PathsOptions>(), new PathsOptionsValidator(),
-            Setting.Text(nameof(PathsOptions.HostRoot)), Setting.Text(nameof(PathsOptions.StateDir))),
+            Setting.Text(nameof(PathsOptions.HostRoot)), Setting.Text(nameof(PathsOptions.StateDir)),
+            Setting.Text(nameof(PathsOptions.VendorStoreDir))),
         OptionsSection.For(ApiOptions.SectionName, s => s.Get<ApiOptions>(), new ApiOptionsValidator(),
             Setting.Text(nameof(ApiOptions.SocketPath)), Setting.Text(nameof(ApiOptions.SocketMode)), Setting.Int32(nameof(ApiOptions.WatchBufferSize))),
         OptionsSection.For(WatchOptions.SectionName, s => s.Get<WatchOptions>(), new WatchOptionsValidator(),

@@ -17,6 +17,14 @@ public sealed class PathsOptions
     [Required]
     [RegularExpression("^/.*", ErrorMessage = "must be an absolute path")]
     public string StateDir { get; set; } = "/var/lib/livepatchd";
+
+    /// <summary>
+    /// The vendor store: patches that OS packages deliver as <c>&lt;kernel release&gt;/&lt;name&gt;.ko</c>. livepatchd
+    /// only reads it; it never writes, creates or deletes anything there.
+    /// </summary>
+    [Required]
+    [RegularExpression("^/.*", ErrorMessage = "must be an absolute path")]
+    public string VendorStoreDir { get; set; } = "/usr/lib/livepatchd/patches";
 }
 
 [OptionsValidator]

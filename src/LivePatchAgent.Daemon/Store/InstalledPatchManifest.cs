@@ -72,6 +72,42 @@ internal sealed record InstalledPatchManifest
 
     public string? SourceFileName { get; init; }
 
+    /// <summary>
+    /// Set for a vendor patch (<see cref="VendorStore"/>): read from the module itself at listing time, never
+    /// written; null for an installed patch of the local store.
+    /// </summary>
+    [JsonIgnore]
+    public VendorSource? Vendor { get; init; }
+
+    /// <summary>For a local patch: the vendor store's copy of the same name that this install shadows; null when none.</summary>
+    [JsonIgnore]
+    public VendorSource? ShadowedVendor { get; init; }
+
+    /// <summary>
+    /// What a verification report says about a module, as a manifest: its hash, signer, .modinfo and declared metadata
+    /// (signed when a trusted signature covered it). The installer adds what it knows with <c>with</c>.
+    /// </summary>
+    public static InstalledPatchManifest FromReport(string name, string release, VerificationReport report, long size, DateTimeOffset installedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var info = report.Module?.ModInfo;
+        return new InstalledPatchManifest
+        {
+            Name = name,
+            KernelRelease = release,
+            Sha256 = report.Sha256,
+            Size = size,
+            Signer = report.Signer?.Name,
+            SignerKeyId = report.Signer?.KeyId,
+            DigestAlgorithm = report.Signer?.DigestAlgorithm,
+            Vermagic = info?.Vermagic,
+            Srcversion = info?.SrcVersion,
+            Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
+            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
+            InstalledAt = installedAt,
+        };
+    }
+
     /// <summary>Whether this patch takes part in the cumulative selection.</summary>
     [JsonIgnore]
     public bool IsCumulative => Replace == true;

@@ -1,4 +1,5 @@
 using LivePatchAgent.Daemon.Configuration;
+using LivePatchAgent.Daemon.Operations;
 using Microsoft.Extensions.Options;
 
 namespace LivePatchAgent.Daemon.Store;
@@ -11,6 +12,11 @@ internal static class InstalledPatchesServiceCollectionExtensions
         services.AddOptions<ApplyOptions>().BindConfiguration(ApplyOptions.SectionName, DaemonConfiguration.Strict).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApplyOptions>, ApplyOptionsValidator>();
         services.AddSingleton(sp => new PatchStore(Path.Combine(sp.GetRequiredService<IOptions<PathsOptions>>().Value.StateDir, "patches")));
+        services.AddSingleton(sp => new VendorStore(
+            sp.GetRequiredService<IOptions<PathsOptions>>().Value.VendorStoreDir,
+            (module, release) => sp.GetRequiredService<ModuleVerification>().Verify(module, null, release).Report,
+            sp.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxModuleSize));
+        services.AddSingleton<InstalledPatches>();
         services.AddSingleton(sp => new CrashLoopGuard(Path.Combine(sp.GetRequiredService<IOptions<PathsOptions>>().Value.StateDir, CrashLoopGuard.FileName)));
         services.AddSingleton<StartupApplyState>();
         services.AddSingleton<PatchInstaller>();

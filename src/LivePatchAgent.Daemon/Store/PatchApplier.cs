@@ -8,13 +8,13 @@ using LivePatchAgent.Daemon.Operations;
 namespace LivePatchAgent.Daemon.Store;
 
 /// <summary>
-/// Apply: every installed patch of the running kernel that is not loaded is re-verified in full (its hash against
-/// the manifest, then every check of a load) and loaded as a child load operation, through the one writer. A patch
+/// Apply: every installed patch of the running kernel that is not loaded, local or vendor, is re-verified in full
+/// (a local one's hash against its manifest; for both, every check of a load, the signature included) and loaded as a child load operation, through the one writer. A patch
 /// that fails is reported, and the others still load. Start-up apply is the same, run by the daemon at start and
 /// when the kernel changes, honouring the kill switch and the crash-loop guard.
 /// </summary>
 internal sealed class PatchApplier(
-    PatchStore patchStore,
+    InstalledPatches patches,
     StartupApplyState startup,
     OperationRunner runner,
     PatchLoader loader,
@@ -72,7 +72,7 @@ internal sealed class PatchApplier(
         // Nothing to load (no installed patch, or all loaded already, e.g. at a daemon restart): report it, but do
         // not journal an operation that does nothing at every start.
         var problems = new List<string>();
-        var installed = kernel.Release is { } running ? patchStore.List(running, problems) : [];
+        var installed = kernel.Release is { } running ? patches.List(running, problems) : [];
         var plan = Plan(installed);
         if (verdict != GuardVerdict.StaleThisBoot && plan.All(p => p.Decision != ApplyDecision.Load))
         {
@@ -128,11 +128,7 @@ internal sealed class PatchApplier(
 
             startup.SetStatus(new StartupApplyStatus(StartupApplyPhase.Running, null, null, release, []) { OperationId = context.Id });
             var problems = new List<string>();
-            var installed = patchStore.List(release, problems);
-            foreach (var problem in problems)
-            {
-                StoreLog.StoreProblem(logger, problem);
-            }
+            var installed = patches.List(release, problems, log: true);
 
             var plan = Plan(installed);
             var toLoad = plan.Count(p => p.Decision == ApplyDecision.Load);
@@ -189,11 +185,11 @@ internal sealed class PatchApplier(
 
     private async Task<ApplyResultItem> ApplyOneAsync(InstalledPatchManifest patch, string prefix, OperationContext context)
     {
-        var path = patchStore.ModulePath(patch.KernelRelease, patch.Name);
+        var path = patch.Vendor?.ModulePath ?? patches.Local.ModulePath(patch.KernelRelease, patch.Name);
         byte[] bytes;
         try
         {
-            bytes = patchStore.ReadModule(patch.KernelRelease, patch.Name);
+            bytes = patch.Vendor is { } vendor ? VendorStore.ReadModule(vendor) : patches.Local.ReadModule(patch.KernelRelease, patch.Name);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -202,7 +198,8 @@ internal sealed class PatchApplier(
 
         var request = new LoadRequest(bytes, path, Wait: true, context.Timeout)
         {
-            ExpectedSha256 = patch.Sha256,
+            // A vendor patch has no manifest: what is loaded is what the load checks verify, the signature included.
+            ExpectedSha256 = patch.Vendor is null ? patch.Sha256 : null,
             ExpectedName = patch.Name,
             OperatorMetadata = patch.OperatorMetadata,
             // Written after every check passed and right before the kernel gets the module.
@@ -222,7 +219,9 @@ internal sealed class PatchApplier(
         return result.Kind switch
         {
             OperationResultKind.Completed or OperationResultKind.Forced when enabled => new ApplyResultItem(patch.Name, ApplyResultKind.Applied, null,
-                $"{result.Message}; re-verified: sha256 {patch.Sha256[..12]}… matches the manifest, every load check passed") { OperationId = load.Id },
+                $"{result.Message}; re-verified: " + (patch.Vendor is { } source
+                    ? $"vendor patch installed {source.By}, every load check passed (the signature included)"
+                    : $"sha256 {patch.Sha256[..12]}… matches the manifest, every load check passed")) { OperationId = load.Id },
             _ => new ApplyResultItem(patch.Name, ApplyResultKind.Failed, result.Reason?.Code ?? ErrorReason.Internal.Code, result.Message) { OperationId = load.Id },
         };
     }

@@ -14,7 +14,7 @@ namespace LivePatchAgent.Daemon.Store;
 /// child load operation; an uninstall lifts the crash-loop guard when it names the patch the guard holds back.
 /// </summary>
 internal sealed class PatchInstaller(
-    PatchStore patchStore,
+    InstalledPatches patches,
     StartupApplyState startup,
     ModuleVerification verification,
     OperationRunner runner,
@@ -23,7 +23,7 @@ internal sealed class PatchInstaller(
     TimeProvider timeProvider,
     ILogger<PatchInstaller> logger)
 {
-    public PatchStore Store => patchStore;
+    public PatchStore Store => patches.Local;
 
     /// <summary>Starts an install; returns at once.</summary>
     public OperationHandle StartInstall(InstallRequest request, Caller caller)
@@ -73,11 +73,11 @@ internal sealed class PatchInstaller(
         bool replaced;
         try
         {
-            replaced = patchStore.Install(manifest, upload.Image);
+            replaced = patches.Local.Install(manifest, upload.Image);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AgentException(ErrorReason.Internal, $"cannot write {name} to the store {patchStore.ReleaseDir(release)}: {e.Message}", e);
+            throw new AgentException(ErrorReason.Internal, $"cannot write {name} to the store {patches.Local.ReleaseDir(release)}: {e.Message}", e);
         }
 
         var installed = $"installed {name} for {release}" + (replaced ? " (replacing the earlier installation)" : string.Empty);
@@ -88,7 +88,7 @@ internal sealed class PatchInstaller(
         }
 
         var child = loader.Start(
-            new LoadRequest(upload.Image, patchStore.ModulePath(release, name), Wait: true, context.Timeout)
+            new LoadRequest(upload.Image, patches.Local.ModulePath(release, name), Wait: true, context.Timeout)
             {
                 ExpectedSha256 = manifest.Sha256,
                 ExpectedName = name,
@@ -120,15 +120,20 @@ internal sealed class PatchInstaller(
 
     private OperationEnd Uninstall(string name, string release, string? running, OperationContext context)
     {
+        if (patches.VendorRefusal(release, name) is { } refusal)
+        {
+            return OperationContext.End(OperationResultKind.Refused, refusal, reason: ErrorReason.VendorPatch);
+        }
+
         context.Acting();
         bool removed;
         try
         {
-            removed = patchStore.Uninstall(release, name);
+            removed = patches.Local.Uninstall(release, name);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AgentException(ErrorReason.Internal, $"cannot remove {name} from the store {patchStore.ReleaseDir(release)}: {e.Message}", e);
+            throw new AgentException(ErrorReason.Internal, $"cannot remove {name} from the store {patches.Local.ReleaseDir(release)}: {e.Message}", e);
         }
 
         if (!removed)
@@ -144,7 +149,9 @@ internal sealed class PatchInstaller(
             cleared = true;
         }
 
+        var uncovered = patches.Vendor.List(release, []).FirstOrDefault(p => p.Name == name)?.Vendor;
         var summary = $"uninstalled {name} for {release}"
+            + (uncovered is null ? string.Empty : $"; the vendor copy installed {uncovered.By} is installed now")
             + (stillLoaded ? $"; it is still loaded: `lpctl unload {name}` removes it from the kernel" : string.Empty)
             + (cleared ? "; the crash-loop guard is lifted, start-up apply runs now" : string.Empty);
         StoreLog.Uninstalled(logger, name, release, context.Caller.Description);
@@ -156,11 +163,11 @@ internal sealed class PatchInstaller(
     {
         var view = state.Current;
         var running = view.Snapshot.Kernel.Release;
-        IEnumerable<string> releases = allKernels
-            ? patchStore.Releases()
-            : [release ?? running ?? throw new AgentException(ErrorReason.InvalidArgument, "the running kernel's release is unknown; name the kernel with --kernel RELEASE")];
         var problems = new List<string>();
-        var patches = new List<InstalledPatchView>();
+        IEnumerable<string> releases = allKernels
+            ? patches.Releases(problems)
+            : [release ?? running ?? throw new AgentException(ErrorReason.InvalidArgument, "the running kernel's release is unknown; name the kernel with --kernel RELEASE")];
+        var views = new List<InstalledPatchView>();
         foreach (var r in releases)
         {
             if (PatchStore.ReleaseProblem(r) is { } problem)
@@ -168,12 +175,12 @@ internal sealed class PatchInstaller(
                 throw new AgentException(ErrorReason.InvalidArgument, problem);
             }
 
-            var installed = patchStore.List(r, problems);
+            var installed = patches.List(r, problems);
             var order = ApplyPlan.For(installed, _ => false).Select(p => p.Patch);
-            patches.AddRange(order.Select(m => Describe(m, view)));
+            views.AddRange(order.Select(m => Describe(m, view)));
         }
 
-        return new InstalledListing([.. patches], running, [.. problems]);
+        return new InstalledListing([.. views], running, [.. problems.Distinct(StringComparer.Ordinal)]);
     }
 
     public InstalledPatchView Describe(InstalledPatchManifest manifest, AgentView view)
@@ -182,29 +189,17 @@ internal sealed class PatchInstaller(
         ArgumentNullException.ThrowIfNull(view);
         var running = view.Snapshot.Kernel.Release == manifest.KernelRelease;
         var patch = running ? view.Snapshot.FindPatch(manifest.Name) : null;
-        var (replace, source) = manifest.Replace is { } r ? (r, "install") : patch?.Replace is { } s ? (s, "sysfs") : ((bool?)null, (string?)null);
-        return new InstalledPatchView(manifest, patchStore.ModulePath(manifest.KernelRelease, manifest.Name), patch is null ? null : view.StateOf(patch), replace, source);
+        var (replace, source) = manifest.Replace is { } r ? (r, manifest.Vendor is null ? "install" : "level")
+            : patch?.Replace is { } s ? (s, "sysfs") : ((bool?)null, (string?)null);
+        var path = manifest.Vendor?.ModulePath ?? patches.Local.ModulePath(manifest.KernelRelease, manifest.Name);
+        return new InstalledPatchView(manifest, path, patch is null ? null : view.StateOf(patch), replace, source);
     }
 
     private InstalledPatchManifest Manifest(VerificationOutcome verified, string release, long size, InstallRequest request, Caller caller)
     {
-        var report = verified.Report;
-        var info = report.Module?.ModInfo;
-        return new InstalledPatchManifest
+        return InstalledPatchManifest.FromReport(verified.ModuleName!, release, verified.Report, size, timeProvider.GetUtcNow()) with
         {
-            Name = verified.ModuleName!,
-            KernelRelease = release,
-            Sha256 = report.Sha256,
-            Size = size,
-            Signer = report.Signer?.Name,
-            SignerKeyId = report.Signer?.KeyId,
-            DigestAlgorithm = report.Signer?.DigestAlgorithm,
-            Vermagic = info?.Vermagic,
-            Srcversion = info?.SrcVersion,
-            Modinfo = info is null ? [] : [.. info.Entries.Select(e => new ModinfoEntry(e.Key, e.Value))],
-            Metadata = StoredMetadata.From(report.Metadata, report.SignatureTrusted ? MetadataSource.SignedModinfo : MetadataSource.UnsignedModinfo),
             Replace = request.Metadata.Replace,
-            InstalledAt = timeProvider.GetUtcNow(),
             InstalledByUid = caller.Uid,
             InstalledBy = caller.Description,
             Description = string.IsNullOrWhiteSpace(request.Metadata.Description) ? null : request.Metadata.Description,
@@ -245,7 +240,7 @@ internal sealed record UninstallDetail(string Name, string KernelRelease, bool S
 /// <param name="Path">The store's .ko file.</param>
 /// <param name="State">Its state when it is registered in the running kernel; null when not loaded.</param>
 /// <param name="Replace">The replace flag: from the installer, else from sysfs while loaded; null when unknown.</param>
-/// <param name="ReplaceSource">"install" or "sysfs"; null when unknown.</param>
+/// <param name="ReplaceSource">"install", "level" (a vendor patch that declares a livepatch_level) or "sysfs"; null when unknown.</param>
 internal sealed record InstalledPatchView(InstalledPatchManifest Manifest, string Path, PatchState? State, bool? Replace, string? ReplaceSource)
 {
     public bool Loaded => State is not null;

@@ -30,6 +30,7 @@ public sealed class DaemonConfigurationTests : IDisposable
         Assert.Equal("/run/livepatchd/livepatchd.sock", effective.Api.SocketPath);
         Assert.Equal("/var/lib/livepatchd", effective.Paths.StateDir);
         Assert.Equal("/", effective.Paths.HostRoot);
+        Assert.Equal("/usr/lib/livepatchd/patches", effective.Paths.VendorStoreDir);
         Assert.Equal(TimeSpan.FromSeconds(1), effective.Watch.IdleInterval);
         Assert.Equal(TimeSpan.FromMilliseconds(100), effective.Watch.TransitionInterval);
         Assert.True(effective.DBus.Enabled);
@@ -53,6 +54,7 @@ public sealed class DaemonConfigurationTests : IDisposable
     [InlineData("Api:SocketPath", "relative.sock", "Api:SocketPath: must be an absolute path")]
     [InlineData("Api:WatchBufferSize", "3", "Api:WatchBufferSize")]
     [InlineData("Paths:StateDir", "var/lib", "Paths:StateDir: must be an absolute path")]
+    [InlineData("Paths:VendorStoreDir", "usr/lib/livepatchd/patches", "Paths:VendorStoreDir: must be an absolute path")]
     [InlineData("DBus:Enabled", "perhaps", "DBus:Enabled: cannot use \"perhaps\" as true or false")]
     [InlineData("DBus:Address", "not an address", "DBus:Address: must be a D-Bus address")]
     [InlineData("Watch:IdleIntervall", "00:00:01", "Watch: unknown setting(s) 'IdleIntervall'")]
