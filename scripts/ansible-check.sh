@@ -31,7 +31,7 @@ echo "ansible: pytest: $p passed, $f failed"
 if [ "$p" = 0 ]; then f=$((f + 1)); tail -n 20 "$out/pytest.log"; fi
 passed=$((passed + p)); failed=$((failed + f))
 
-# The collection as a user installs it (docs/fleet-ansible.md), then the playbooks against it.
+# The collection as a user installs it (docs/fleet.md, "Ansible collection"), then the playbooks against it.
 step galaxy-build ansible-galaxy collection build ansible --output-path "$out" --force
 tarball=$(find "$out" -maxdepth 1 -name 'livepatchd-agent-*.tar.gz' | head -n1)
 step galaxy-install ansible-galaxy collection install "${tarball:-missing.tar.gz}" -p "$out/collections" --force

@@ -14,7 +14,7 @@ import re
 EXIT_UNREACHABLE = 3
 EXIT_DENIED = 4
 
-# Taint bits a live patch load sets by itself (docs/rollout in docs/fleet-ansible.md): K (15) livepatch,
+# Taint bits a live patch load sets by itself (docs/fleet.md, "Rolling out a patch"): K (15) livepatch,
 # O (12) out-of-tree module, E (13) module signature not verified by the kernel's own keyring (livepatchd trusts
 # its own certificates, /etc/livepatchd/trusted.d, which the kernel does not know).
 DEFAULT_ALLOWED_TAINT = ("K", "O", "E")

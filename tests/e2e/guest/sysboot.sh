@@ -2,7 +2,8 @@
 # sysboot.sh: the systemd guest's side of a "# boot: systemd" scenario (lib/sysboot.sh). Started by the image's
 # livepatchagent-e2e.service once multi-user.target is reached, with the e2e share mounted on /mnt/e2e.
 #
-# /mnt/pkg (read-only, per run) holds livepatchd.deb, the signed test module and certificate, and e2e.env:
+# /mnt/pkg (read-only, per run) holds livepatchd.deb, the signed test module and certificate, the patch packages
+# livepatch-lpdemo-KV_1.{1,2}-1_amd64.deb (lpdemo_v1 and its cumulative upgrade lpdemo_v2), and e2e.env:
 # E2E_SCENARIO (path under /mnt/e2e), E2E_BOOT (1 or 2) and E2E_AFTER (reboot or poweroff). The scenario runs
 # through guest/run-scenario.sh as in the initramfs guest; its checks go to /results, and so does this boot's
 # journal. Then the guest reboots or powers off as the host asked; QEMU's -no-reboot ends QEMU either way.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The systemd boot of the e2e bed: a minimal Debian bookworm (systemd as PID 1, dbus, kmod) on a virtio disk,
-# booted with the test bed's kernel, into which a scenario installs the built livepatchd .deb with dpkg -i.
+# booted with the test bed's kernel, into which a scenario installs the built livepatchd .deb with dpkg -i, and
+# patch packages of the signed test modules built on the host before the boot (packaging/patch/build.sh).
 # Sourced after lib/common.sh, lib/kernel.sh, lib/modules.sh and lib/qemu.sh.
 #
 # The image is built once and cached ($E2E_CACHE/sysimage/<key>/): debootstrap (from the mirror of this
@@ -168,6 +169,16 @@ sysboot_run() {
   local moddir
   moddir=$(modules_dir "$TB_KV")
   cp "$moddir/lpdemo_v1.signed.ko" "$moddir/trusted.pem" "$dir/pkg/"
+  # Patch packages (packaging/patch/build.sh) of one series: lpdemo_v1 as livepatch-lpdemo-KV 1.1-1, and the
+  # cumulative lpdemo_v2 (replace=Y) as its upgrade 1.2-1.
+  local v
+  for v in 1 2; do
+    bash "$REPO_ROOT/packaging/patch/build.sh" --module "$moddir/lpdemo_v$v.signed.ko" --release "$TB_KV" \
+      --name lpdemo --deb --out "$dir/pkg" >> "$dir/patch-packages.log" 2>&1 || {
+      echo "packaging/patch/build.sh failed for lpdemo_v$v: $(tail -n1 "$dir/patch-packages.log")" >> "$dir/results/failures"
+      return 1
+    }
+  done
   qemu-img create -q -f qcow2 -b "$TB_SYSIMAGE/root.img" -F raw "$dir/disk.qcow2"
   for boot in 1 2; do
     after=reboot

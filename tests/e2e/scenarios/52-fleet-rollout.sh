@@ -23,7 +23,7 @@ playbook() {
   return "$rc"
 }
 
-# ---- 1. the collection as docs/fleet-ansible.md installs it, then the agent
+# ---- 1. the collection as docs/fleet.md ("Ansible collection") installs it, then the agent
 rm -rf "$FLEET_DIR/collections" "$FLEET_DIR/build"
 ansible-galaxy collection build "$COLL" --output-path "$FLEET_DIR/build" > "$E2E_OUT/galaxy.log" 2>&1 ||
   abort "ansible-galaxy collection build" "$(tail -n 5 "$E2E_OUT/galaxy.log")"
