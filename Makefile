@@ -90,7 +90,17 @@ fuzz: ## AFL++ + SharpFuzz on the module and signature parsers, FUZZ_SECONDS (60
 
 units: $(UNITS) ## The systemd units, made from systemd/*.in with this layout (into artifacts/build/systemd)
 
-$(BUILDDIR)/systemd/%: systemd/%.in Makefile
+# The layout the units were made with: rewritten only when it changes, so that `make install PREFIX=/usr` after a
+# `make units` with the default /usr/local does not package units that start /usr/local/libexec/livepatchd.
+UNIT_LAYOUT := $(BUILDDIR)/systemd/layout
+$(UNIT_LAYOUT): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR) $(SOCKET_PATH)' | cmp -s - $@ 2> /dev/null || echo '$(LIBEXECDIR) $(SOCKET_PATH)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILDDIR)/systemd/livepatchd.%: systemd/livepatchd.%.in Makefile $(UNIT_LAYOUT)
 	@mkdir -p $(@D)
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SOCKET_PATH@|$(SOCKET_PATH)|g' $< > $@.tmp
 	@if grep -n '@[A-Z_]*@' $@.tmp; then echo "units: unfilled placeholder in $<" >&2; rm -f $@.tmp; exit 1; fi

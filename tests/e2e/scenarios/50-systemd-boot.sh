@@ -98,6 +98,10 @@ case "$E2E_BOOT" in
   check_json "status: the running kernel" .kernel.release "$(uname -r)" "$S"
   check_rc "lpctl status as nobody (table)" 0 as_user nobody lpctl status
   check_bus 0
+  # The health guard reads /dev/kmsg inside the unit's private /dev (BindReadOnlyPaths=, DeviceAllow=, CAP_SYSLOG).
+  check_lpctl "lpctl health" 0 "$E2E_WORK/health.json" health
+  check_json "health: the packaged unit's guard reads the kernel log" .reader watching "$E2E_WORK/health.json"
+  check_json "health: the kernel log it reads" .kmsgPath /dev/kmsg "$E2E_WORK/health.json"
 
   install -m 0644 "$LP_DIR/trusted.pem" /etc/livepatchd/trusted.d/e2e-trusted.pem
   check_lpctl "lpctl install --now lpdemo_v1.signed.ko" 0 "$E2E_WORK/install.json" install --now "$V1" || exit 1
