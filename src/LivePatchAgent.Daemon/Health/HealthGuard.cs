@@ -37,6 +37,8 @@ internal sealed class HealthGuard(
     private static readonly TimeSpan TaintExplained = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the guard looks again while a report is assembling or a taint bit is settling.</summary>
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private const int KeepReports = 20;
 
@@ -48,6 +50,13 @@ internal sealed class HealthGuard(
         SingleWriter = true,
     });
 
+    /// <summary>
+    /// Set when there is work: records from the reader, or a new snapshot. One waiter at a time, and a wait that
+    /// times out leaves nothing behind (a channel's WaitToReadAsync abandoned by a timeout stays queued until the
+    /// next record, about 260 bytes every tick on a quiet kernel log).
+    /// </summary>
+    private readonly SemaphoreSlim _work = new(0);
+    private KernelSnapshot? _signalled;
     private readonly Lock _lock = new();
     private readonly KernelReportAssembler _assembler = new();
     private readonly Dictionary<KernelReportKind, DateTimeOffset> _lastReportAt = [];
@@ -87,6 +96,7 @@ internal sealed class HealthGuard(
         }
 
         quarantine.Changed += Publish;
+        state.Changed += OnStateChanged;
         try
         {
             if (!_options.Enabled)
@@ -100,15 +110,7 @@ internal sealed class HealthGuard(
             var reader = Task.Factory.StartNew(() => ReadLoop(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             while (!stoppingToken.IsCancellationRequested)
             {
-                try
-                {
-                    await _records.Reader.WaitToReadAsync(stoppingToken).AsTask().WaitAsync(Tick, timeProvider, stoppingToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // The tick: windows, taint and quiet reports are looked at even when the log is silent.
-                }
-
+                await WaitForWorkAsync(stoppingToken).ConfigureAwait(false);
                 var now = timeProvider.GetUtcNow();
                 while (_records.Reader.TryRead(out var entry))
                 {
@@ -125,8 +127,58 @@ internal sealed class HealthGuard(
         }
         finally
         {
+            state.Changed -= OnStateChanged;
             quarantine.Changed -= Publish;
         }
+    }
+
+    /// <summary>
+    /// Waits for records or a new snapshot (the watcher's poll, once a second when idle). Only while a report is
+    /// assembling (it ends after a quiet second) or a new taint bit is settling does the guard also wake at the tick,
+    /// so an idle guard costs nothing between polls.
+    /// </summary>
+    private async Task WaitForWorkAsync(CancellationToken stoppingToken)
+    {
+        if (!_assembler.Pending && _pendingTaints.Count == 0)
+        {
+            await _work.WaitAsync(stoppingToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var tick = new CancellationTokenSource(Tick, timeProvider);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tick.Token);
+        try
+        {
+            await _work.WaitAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The tick: the assembling report and the settling taint bits are looked at again.
+        }
+    }
+
+    private void SignalWork()
+    {
+        // At most one wake-up outstanding: the loop drains everything there is each time it runs.
+        if (_work.CurrentCount == 0)
+        {
+            _work.Release();
+        }
+    }
+
+    private void OnStateChanged(AgentView view)
+    {
+        // Degraded reasons, posture and the guard's own publishing change the view too; only a new snapshot matters.
+        if (!ReferenceEquals(Interlocked.Exchange(ref _signalled, view.Snapshot), view.Snapshot))
+        {
+            SignalWork();
+        }
+    }
+
+    public override void Dispose()
+    {
+        _work.Dispose();
+        base.Dispose();
     }
 
     /// <summary>The reader thread: open, read, hand over; on failure degrade, wait, and open again.</summary>
@@ -162,6 +214,8 @@ internal sealed class HealthGuard(
                                     Interlocked.Increment(ref _queueDropped);
                                 }
                             }
+
+                            SignalWork();
 
                             if (records.Malformed > malformedLogged)
                             {

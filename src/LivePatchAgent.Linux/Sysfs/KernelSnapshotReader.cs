@@ -11,11 +11,13 @@ namespace LivePatchAgent.Linux.Sysfs;
 /// </summary>
 public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvider)
 {
+    private const string VmlinuxObject = "vmlinux";
     private readonly Lock _identityLock = new();
     private readonly Lock _moduleLock = new();
     private readonly Dictionary<string, bool> _isLivepatchModule = new(StringComparer.Ordinal);
     private readonly Lock _patchLock = new();
     private Dictionary<string, PatchInstance> _instances = new(StringComparer.Ordinal);
+    private Dictionary<string, (FileIdentity Identity, LivePatch Patch)> _lastRead = new(StringComparer.Ordinal);
     private Dictionary<string, (int Order, StackOrderSource Source)>? _order;
     private KernelIdentity? _identity;
 
@@ -106,7 +108,8 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
     /// Reads every registered patch. What a patch instance cannot change while it is registered (its objects and
     /// functions, <c>replace</c>, its module's taint and srcversion) is read once per instance and kept; a poll re-reads
     /// only <c>enabled</c>, <c>transition</c> and each object's <c>patched</c>, so the idle cost does not grow with the
-    /// number of functions. The module's refcnt and initstate are left out of the poll: nothing the daemon decides
+    /// number of functions. The vmlinux object's <c>patched</c> changes only inside a transition of its patch, so it is
+    /// carried over while the patch stays idle (see <see cref="Settled"/>). The module's refcnt and initstate are left out of the poll: nothing the daemon decides
     /// reads them, and an answer that shows them reads them when asked (<see cref="WithModuleState"/>). The stacking order can only change when the set of
     /// patches does, so it is read again only then.
     /// </summary>
@@ -130,6 +133,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
 
         lock (_patchLock)
         {
+            _lastRead = patches.Where(p => seen.ContainsKey(p.Name)).ToDictionary(p => p.Name, p => (seen[p.Name].Identity, p), StringComparer.Ordinal);
             var sameSet = seen.Count == _instances.Count && seen.All(kv => _instances.TryGetValue(kv.Key, out var known) && known == kv.Value);
             _instances = seen;
             var order = _order;
@@ -232,7 +236,13 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             return null;
         }
 
-        var objects = instance.Objects.Select(o => o with { Patched = ReadBool(Path.Combine(dir, o.Name, "patched"), problems) });
+        var settled = Settled(name, identity.Value, enabled, transition);
+        var objects = instance.Objects.Select(o => o with
+        {
+            Patched = o.Name == VmlinuxObject && settled?.Objects.FirstOrDefault(k => k.Name == VmlinuxObject)?.Patched is { } kept
+                ? kept
+                : ReadBool(Path.Combine(dir, o.Name, "patched"), problems),
+        });
         var patch = new LivePatch
         {
             Name = name,
@@ -243,6 +253,29 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
             Module = instance.Module,
         };
         return (patch, instance);
+    }
+
+    /// <summary>
+    /// The previous poll's reading of this patch instance when neither then nor now was it in transition and its
+    /// <c>enabled</c> did not change; null otherwise. The kernel sets the vmlinux object's <c>patched</c> only while
+    /// patching or unpatching that patch (klp_patch_object and klp_unpatch_objects run inside its transition, and an
+    /// atomic replace clears <c>enabled</c> of the patches it replaces), so a settled patch's value still holds. A
+    /// module's object is different: it is patched when that module loads, with no transition, and is read every time.
+    /// </summary>
+    private LivePatch? Settled(string name, FileIdentity identity, bool enabled, bool transition)
+    {
+        if (transition)
+        {
+            return null;
+        }
+
+        lock (_patchLock)
+        {
+            return _lastRead.TryGetValue(name, out var last) && last.Identity == identity
+                && !last.Patch.Transition && last.Patch.Enabled == enabled
+                ? last.Patch
+                : null;
+        }
     }
 
     /// <summary>What does not change while a patch stays registered; null when it vanished while being read.</summary>
@@ -263,7 +296,7 @@ public sealed class KernelSnapshotReader(HostPaths paths, TimeProvider timeProvi
         var srcVersion = ReadText(Path.Combine(module, "srcversion"));
         var instance = new PatchInstance(
             identity,
-            [.. objects.OrderBy(o => o.Name == "vmlinux" ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
+            [.. objects.OrderBy(o => o.Name == VmlinuxObject ? 0 : 1).ThenBy(o => o.Name, StringComparer.Ordinal)],
             ReadBool(Path.Combine(dir, "replace"), problems),
             taint is null && srcVersion is null && !Directory.Exists(module) ? null : new ModuleFacts { Taint = taint, SrcVersion = srcVersion });
 

@@ -187,6 +187,41 @@ public sealed class KernelSnapshotReaderTests : IDisposable
     }
 
     [Fact]
+    public void An_idle_patch_keeps_its_vmlinux_patched_value_and_a_module_object_is_read_every_poll()
+    {
+        var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), _time);
+        _fixture.AddPatch("lp_a").Object("vmlinux", patched: true).Function("f").Object("lp_target", patched: false).Function("g");
+        var vmlinux = Path.Combine(_fixture.LivepatchDir, "lp_a", "vmlinux", "patched");
+        var module = Path.Combine(_fixture.LivepatchDir, "lp_a", "lp_target", "patched");
+        Assert.Equal([true, false], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+
+        // Idle (no transition then or now, enabled unchanged): vmlinux's value is carried over, so a value the kernel
+        // would never write outside a transition is not seen; the module object, patched when its module loads with no
+        // transition, is read.
+        File.WriteAllText(vmlinux, "0\n");
+        File.WriteAllText(module, "1\n");
+        Assert.Equal([true, true], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+
+        // In a transition it is read, and on the first idle poll after it too.
+        _fixture.SetTransition("lp_a", true);
+        Assert.Equal([false, true], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+        File.WriteAllText(vmlinux, "1\n");
+        _fixture.SetTransition("lp_a", false);
+        Assert.Equal([true, true], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+
+        // A change of enabled (a disable that completed between two polls) is read too.
+        File.WriteAllText(vmlinux, "0\n");
+        _fixture.SetEnabled("lp_a", false);
+        Assert.Equal([false, true], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+
+        // A new instance under the same name starts from its own reading.
+        _fixture.RemovePatch("lp_a").RemoveModule("lp_a");
+        Assert.Empty(reader.Read().Patches);
+        _fixture.AddPatch("lp_a").Object("vmlinux", patched: false).Function("f");
+        Assert.Equal([false], reader.Read().Patches[0].Objects.Select(o => o.Patched));
+    }
+
+    [Fact]
     public void A_patch_read_while_the_kernel_still_builds_its_directory_is_read_again()
     {
         var reader = new KernelSnapshotReader(new HostPaths(_fixture.Root), _time);
