@@ -1,8 +1,11 @@
 # pytest setup for the collection's unit tests: the modules import their module_utils as
 # ansible_collections.livepatchd.agent..., so the collection is put on sys.path under that name.
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -11,18 +14,19 @@ COLLECTION = os.path.abspath(os.path.join(HERE, "..", ".."))
 FIXTURES = os.path.join(HERE, "fixtures")
 
 
-def _collection_root(tmp_root):
-    ns = os.path.join(tmp_root, "ansible_collections", "livepatchd")
-    os.makedirs(ns, exist_ok=True)
-    link = os.path.join(ns, "agent")
-    if not os.path.islink(link):
-        os.symlink(COLLECTION, link)
-    return tmp_root
+def _collection_root():
+    # A fresh directory per run: a link kept from an earlier run may point at another checkout (or one since
+    # removed), and the modules would then be imported from there, or not at all.
+    root = tempfile.mkdtemp(prefix="livepatchd-agent-pytest-")
+    atexit.register(shutil.rmtree, root, True)
+    ns = os.path.join(root, "ansible_collections", "livepatchd")
+    os.makedirs(ns)
+    os.symlink(COLLECTION, os.path.join(ns, "agent"))
+    return root
 
 
-ROOT = _collection_root(os.path.join(os.environ.get("TMPDIR", "/tmp"), "livepatchd-agent-pytest-%d" % os.getuid()))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+ROOT = _collection_root()
+sys.path.insert(0, ROOT)
 
 
 def load_fixture(name):
