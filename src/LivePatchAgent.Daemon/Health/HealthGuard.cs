@@ -53,7 +53,8 @@ internal sealed class HealthGuard(
     /// <summary>
     /// Set when there is work: records from the reader, or a new snapshot. One waiter at a time, and a wait that
     /// times out leaves nothing behind (a channel's WaitToReadAsync abandoned by a timeout stays queued until the
-    /// next record, about 260 bytes every tick on a quiet kernel log).
+    /// next record, about 260 bytes every tick on a quiet kernel log). Never disposed: the reader thread may still
+    /// signal it while the host stops, and a SemaphoreSlim whose wait handle is never asked for holds nothing to free.
     /// </summary>
     private readonly SemaphoreSlim _work = new(0);
     private KernelSnapshot? _signalled;
@@ -173,12 +174,6 @@ internal sealed class HealthGuard(
         {
             SignalWork();
         }
-    }
-
-    public override void Dispose()
-    {
-        _work.Dispose();
-        base.Dispose();
     }
 
     /// <summary>The reader thread: open, read, hand over; on failure degrade, wait, and open again.</summary>

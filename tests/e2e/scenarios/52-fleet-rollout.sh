@@ -6,6 +6,9 @@
 #    shows it on both, and the report says so. A second run changes nothing (changed=0 on both hosts).
 # 3. A rollout of a module built for another kernel (lpdemo_v1.badvermagic.signed.ko): the canary fails its step
 #    with the daemon's reason, the rollout stops before guest2 (which never gets the file), the report says so.
+# 4. rollout.yml rolls out a patch package: the cumulative lpdemo_v2 as livepatch-lpdemo-KV (packaging/patch/build.sh
+#    on the host). apt installs it, its dpkg trigger applies it, and it replaces lpdemo_v1 on both hosts; lpctl list
+#    shows lpdemo_v2 from the vendor package on both. A second run changes nothing.
 # boot: fleet
 # timeout: 1500
 
@@ -95,4 +98,34 @@ check "guest2 never got the bad module" absent \
   "$(fleet_ssh guest2 "test -e /var/cache/livepatchd-ansible/$BAD && echo present || echo absent")"
 check "guest1 still runs lpdemo_v1" "lpdemo_v1=enabled" \
   "$(fleet_ssh guest1 lpctl -o json list | jq -r '[.patches[] | "\(.name)=\(.state)"] | join(" ")')"
+
+# ---- 4. a patch package: the cumulative lpdemo_v2 replaces lpdemo_v1 through apt and the package's dpkg trigger
+PKG=livepatch-lpdemo-$TB_KV
+rm -rf "$FLEET_DIR/patch-packages"
+bash "$REPO_ROOT/packaging/patch/build.sh" --module "$FLEET_MODULES/lpdemo_v2.signed.ko" --release "$TB_KV" \
+  --name lpdemo --deb --out "$FLEET_DIR/patch-packages" > "$E2E_OUT/patch-package.log" 2>&1 ||
+  abort "packaging/patch/build.sh" "$(tail -n 3 "$E2E_OUT/patch-package.log")"
+PDEB=$(find "$FLEET_DIR/patch-packages" -name "${PKG}_*.deb" | head -n1)
+check "the patch package is built" "$PKG" "$(dpkg-deb -f "$PDEB" Package)"
+R4=$E2E_OUT/report-4.json
+rc=0
+playbook rollout-4 livepatchd.agent.rollout -e "patch_deb=$PDEB" -e patch_name=lpdemo_v2 -e "rollout_report=$R4" || rc=$?
+check "rollout.yml of a patch package exits 0" 0 "$rc" ||
+  abort "the package rollout failed" "$(grep -E 'fatal|FAILED' "$E2E_OUT/rollout-4.log" | head -n 3)"
+check "report 4: both patched" "guest1=patched guest2=patched" "$(json '[.hosts[] | "\(.host)=\(.outcome)"] | join(" ")' "$R4")"
+for h in guest1 guest2; do
+  check "$h: the package is installed" "install ok installed" "$(fleet_ssh "$h" "dpkg-query -W -f '\${Status}' $PKG")"
+  check "$h: lpctl list shows lpdemo_v2 alone, enabled (lpdemo_v1 replaced)" "lpdemo_v2=enabled" \
+    "$(fleet_ssh "$h" lpctl -o json list | jq -r '[.patches[] | "\(.name)=\(.state)"] | join(" ")')"
+  check "$h: lpdemo_v2 comes from the package" "vendor $PKG" \
+    "$(fleet_ssh "$h" lpctl -o json list --installed | jq -r '.patches[] | select(.name == "lpdemo_v2") | "\(.origin) \(.package)"')"
+done
+R5=$E2E_OUT/report-5.json
+rc=0
+playbook rollout-5 livepatchd.agent.rollout -e "patch_deb=$PDEB" -e patch_name=lpdemo_v2 -e "rollout_report=$R5" || rc=$?
+check "rollout.yml of the package again exits 0" 0 "$rc"
+check "rollout 5: guest1 changed=0" "changed=0 failed=0" "$(recap guest1 "$E2E_OUT/rollout-5.log")"
+check "rollout 5: guest2 changed=0" "changed=0 failed=0" "$(recap guest2 "$E2E_OUT/rollout-5.log")"
+check "report 5: both already patched" "guest1=already-patched guest2=already-patched" \
+  "$(json '[.hosts[] | "\(.host)=\(.outcome)"] | join(" ")' "$R5")"
 exit 0
